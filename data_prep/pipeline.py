@@ -1,0 +1,230 @@
+"""The training and evaluation input pipeline: features computed once, batches bucketed by length.
+
+:class:`FeatureDataset` reads a manifest's files once through an extractor and keeps what is
+expensive to recompute: features (for audio, one copy per speed-perturbation factor) or, when
+image augmentation is on, the gray line images, which are augmented and re-normalised each epoch
+because geometric distortions must happen before the line is cropped and scaled. Inputs that cannot
+be read are skipped with a one-line warning each and counted; they never stop a run.
+
+Batches are built from length-sorted runs of the data so that little of each batch is padding,
+under a budget of padded frames per batch (``max_frames``), then shuffled as whole batches.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from data_prep.augment_audio import AudioAugmentConfig, mask_frames, speed_perturb
+from data_prep.augment_image import ImageAugmentConfig, augment_image
+from data_prep.errors import InputError
+from data_prep.features import Extractor, FeatureSeq
+from data_prep.manifest import Entry
+
+
+@dataclass
+class Batch:
+    """Padded arrays for one step; ``indices`` point back into the dataset."""
+
+    features: np.ndarray  # (B, T, F) float32, zero padded
+    lengths: np.ndarray  # (B,) int32
+    labels: np.ndarray  # (B, L) int32, zero padded
+    label_lengths: np.ndarray  # (B,) int32
+    indices: np.ndarray  # (B,) int64
+
+
+@dataclass
+class _Item:
+    entry: Entry
+    labels: np.ndarray
+    variants: list  # FeatureSeq per speed factor, or the gray image when augmenting images
+    length: int  # frames of the unperturbed features
+    shortest: int  # fewest frames any augmented version can have
+
+
+class FeatureDataset:
+    """A manifest's samples as cached features plus encoded labels.
+
+    ``encode`` turns a transcript into label ids (the alphabet's job; data_prep knows no model) and
+    raises ``ValueError`` for a transcript it cannot encode: such samples are skipped and reported.
+    """
+
+    def __init__(self, entries: Sequence[Entry], extractor: Extractor, encode: Callable[[str], list[int]],
+                 augment: AudioAugmentConfig | ImageAugmentConfig | None = None, progress: bool = True,
+                 desc: str = "features", log: Callable[[str], None] | None = None):
+        self.extractor = extractor
+        self.augment = augment
+        self.items: list[_Item] = []
+        self.skipped: list[str] = []
+        log = log or (lambda message: print(message, file=sys.stderr))
+        speeds = augment.speeds if isinstance(augment, AudioAugmentConfig) else (1.0,)
+        keep_images = isinstance(augment, ImageAugmentConfig)
+        for entry in tqdm(entries, desc=desc, unit="file", disable=not progress, file=sys.stderr, leave=False):
+            try:
+                labels = np.asarray(encode(entry.text), dtype=np.int32)
+                raw = extractor.load(entry.path)
+                variants = [raw] if keep_images else self._variants(raw, speeds, entry.path)
+                base = extractor.extract(raw) if keep_images else variants[speeds.index(1.0) if 1.0 in speeds else 0]
+            except (InputError, ValueError) as error:
+                message = str(error) if isinstance(error, InputError) else f"{entry.path}: {error}"
+                self.skipped.append(message)
+                log(f"skipped {message}")
+                continue
+            shortest = int(len(base) * self.augment.scale_x[0]) if keep_images else min(len(v) for v in variants)
+            self.items.append(_Item(entry, labels, variants, len(base), shortest))
+        self._log = log
+
+    def drop_if(self, reason: Callable[[int, np.ndarray], str | None]) -> int:
+        """Remove samples for which ``reason(shortest_frames, labels)`` names a problem; count them.
+
+        Training uses it to drop transcripts too long for their input under CTC, which would
+        otherwise give an infinite loss.
+        """
+        kept = []
+        for item in self.items:
+            problem = reason(item.shortest, item.labels)
+            if problem:
+                message = f"{item.entry.path}: {problem}"
+                self.skipped.append(message)
+                self._log(f"skipped {message}")
+            else:
+                kept.append(item)
+        dropped = len(self.items) - len(kept)
+        self.items = kept
+        return dropped
+
+    def _variants(self, raw: np.ndarray, speeds: Sequence[float], path: str) -> list[FeatureSeq]:
+        out = []
+        for speed in speeds:
+            signal = raw if speed == 1.0 else speed_perturb(raw, speed, self.extractor.config.sample_rate)
+            try:
+                out.append(self.extractor.extract(signal))
+            except ValueError as error:
+                raise InputError(path, str(error)) from None
+        return out
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.extractor.feature_dim
+
+    def entry(self, index: int) -> Entry:
+        return self.items[index].entry
+
+    def features(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Frames of one sample: augmented when ``rng`` is given and augmentation is configured."""
+        item = self.items[index]
+        if isinstance(self.augment, ImageAugmentConfig):
+            image = item.variants[0]
+            if rng is not None:
+                image = augment_image(image, rng, self.augment)
+            return self.extractor.extract(image).frames
+        if rng is None or not isinstance(self.augment, AudioAugmentConfig):
+            return item.variants[self._base_variant()].frames
+        frames = item.variants[rng.integers(len(item.variants))].frames
+        return mask_frames(frames, rng, self.augment)
+
+    def _base_variant(self) -> int:
+        speeds = self.augment.speeds if isinstance(self.augment, AudioAugmentConfig) else (1.0,)
+        return speeds.index(1.0) if 1.0 in speeds else 0
+
+    def lengths(self) -> np.ndarray:
+        return np.array([item.length for item in self.items], dtype=np.int64)
+
+    def batch_indices(self, max_frames: int, max_batch: int, shuffle: bool,
+                      rng: np.random.Generator | None = None) -> list[np.ndarray]:
+        """Group samples of similar length under a padded-frame budget.
+
+        With ``shuffle`` the lengths get multiplicative noise before sorting, so batches differ
+        from epoch to epoch while staying nearly homogeneous in length, and batch order is random.
+        """
+        lengths = self.lengths().astype(np.float64)
+        if shuffle:
+            rng = rng or np.random.default_rng()
+            lengths = lengths * rng.uniform(0.9, 1.1, size=len(lengths))
+        order = np.argsort(lengths, kind="stable")
+        # speed perturbation lengthens a sample by up to 1/min(speed): budget for the longest variant
+        padded = np.ceil(self.lengths() * self._stretch()).astype(np.int64)
+        batches = [np.array(group) for group in group_by_length(order, padded, max_frames, max_batch)]
+        if shuffle:
+            rng.shuffle(batches)
+        return batches
+
+    def _stretch(self) -> float:
+        if isinstance(self.augment, AudioAugmentConfig) and self.augment.speeds:
+            return 1.0 / min(self.augment.speeds)
+        return 1.0
+
+    def make_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
+        frames = [self.features(int(i), rng) for i in indices]
+        labels = [self.items[int(i)].labels for i in indices]
+        return collate(frames, labels, indices)
+
+    def batches(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
+                seed: int | None = None, augment: bool = False) -> Iterator[Batch]:
+        """One epoch of batches; ``augment`` applies the configured augmentation."""
+        rng = np.random.default_rng(seed)
+        for indices in self.batch_indices(max_frames, max_batch, shuffle, rng):
+            yield self.make_batch(indices, rng if augment else None)
+
+    def tf_dataset(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
+                   seed: int | None = None, augment: bool = False, prefetch: int = 2):
+        """The same epoch as a ``tf.data.Dataset`` (prefetched, so batching overlaps training).
+
+        Elements are ``(features, lengths, labels, label_lengths)``; a ``tf.distribute`` strategy
+        can distribute it with ``experimental_distribute_dataset``.
+        """
+        import tensorflow as tf
+
+        def generate():
+            for batch in self.batches(max_frames, max_batch, shuffle, seed, augment):
+                yield batch.features, batch.lengths, batch.labels, batch.label_lengths
+
+        signature = (
+            tf.TensorSpec([None, None, self.feature_dim], tf.float32),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None], tf.int32),
+        )
+        return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(prefetch)
+
+
+def group_by_length(order: Sequence[int], lengths: Sequence[int], max_frames: int, max_batch: int) -> list[list[int]]:
+    """Cut keys, already in length order, into consecutive groups under the padded-frame budget.
+
+    A group holds at most ``max_batch`` keys and at most ``max_frames`` frames once padded to its
+    longest member; a single key longer than the budget still forms its own group.
+    """
+    groups: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for key in order:
+        length = int(lengths[key])
+        if current and (len(current) >= max_batch or max(longest, length) * (len(current) + 1) > max_frames):
+            groups.append(current)
+            current, longest = [], 0
+        current.append(key)
+        longest = max(longest, length)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def collate(frames: Sequence[np.ndarray], labels: Sequence[np.ndarray], indices=None) -> Batch:
+    """Zero-pad frames and labels into one batch, keeping their true lengths."""
+    count = len(frames)
+    lengths = np.array([len(f) for f in frames], dtype=np.int32)
+    label_lengths = np.array([len(l) for l in labels], dtype=np.int32)
+    dim = frames[0].shape[1]
+    features = np.zeros((count, max(int(lengths.max()), 1), dim), dtype=np.float32)
+    padded_labels = np.zeros((count, max(int(label_lengths.max()) if count else 0, 1)), dtype=np.int32)
+    for row, (f, l) in enumerate(zip(frames, labels)):
+        features[row, : len(f)] = f
+        padded_labels[row, : len(l)] = l
+    indices = np.arange(count) if indices is None else np.asarray(indices)
+    return Batch(features, lengths, padded_labels, label_lengths, indices)

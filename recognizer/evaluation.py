@@ -1,0 +1,66 @@
+"""Scoring a model on a manifest: corpus CER and WER, failures, and the worst samples."""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_prep.manifest import scan_manifest
+from recognizer.inference import Recognizer
+from recognizer.metrics import ErrorRate, cer, sample_errors, wer
+
+
+@dataclass
+class Report:
+    """Scores of one evaluation; ``samples`` keep each reference, hypothesis and its edit counts."""
+
+    manifest: str
+    model: str
+    cer: ErrorRate
+    wer: ErrorRate
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unknown_chars: dict[str, int] = field(default_factory=dict)
+
+    def worst(self, count: int = 10) -> list[dict[str, Any]]:
+        return sorted(self.samples, key=lambda s: (-s["cer_errors"], s["path"]))[:count]
+
+    def to_dict(self, worst: int = 20) -> dict[str, Any]:
+        return {
+            "manifest": self.manifest, "model": self.model,
+            "cer": round(self.cer.rate, 6), "cer_errors": self.cer.errors, "cer_length": self.cer.length,
+            "wer": round(self.wer.rate, 6), "wer_errors": self.wer.errors, "wer_length": self.wer.length,
+            "samples": len(self.samples), "failed": self.failed, "unknown_chars": self.unknown_chars,
+            "worst": self.worst(worst), "all": self.samples,
+        }
+
+
+def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool = False) -> Report:
+    """Recognise every file of ``manifest`` and score against its transcripts.
+
+    References are normalised like the model's alphabet normalises (case, whitespace), so a
+    lowercase model is not charged for capitals it was never meant to produce. Files that cannot
+    be read are listed in ``failed`` and left out of the scores.
+    """
+    entries, problems = scan_manifest(manifest)
+    failed = [str(p) for p in problems]
+    results = recognizer.recognize([e.path for e in entries], progress=progress)
+    alphabet = recognizer.alphabet
+    refs, hyps, kept = [], [], []
+    for entry, result in zip(entries, results):
+        if not result.ok:
+            failed.append(result.error)
+            continue
+        refs.append(alphabet.normalise(entry.text))
+        hyps.append(result.text)
+        kept.append((entry, result))
+    samples = []
+    for (entry, result), ref, hyp, errors in zip(kept, refs, hyps, sample_errors(refs, hyps)):
+        samples.append({"path": entry.path, "reference": ref, "hypothesis": hyp,
+                        "confidence": round(result.confidence, 4),
+                        "cer_errors": errors.cer_errors, "cer_length": errors.cer_len,
+                        "wer_errors": errors.wer_errors, "wer_length": errors.wer_len})
+    unknown = Counter({ch: n for ch, n in alphabet.unknown_chars(refs).items()})
+    return Report(str(manifest), recognizer.name, cer(refs, hyps), wer(refs, hyps), samples, failed,
+                  dict(unknown.most_common()))

@@ -1,0 +1,135 @@
+"""The inference API: files in, :class:`~recognizer.results.Result` objects out, in input order.
+
+Inputs are read and featurised in chunks, sorted by length and run through the network in
+batches under a padded-frame budget, so many short files run fast and long ones do not exhaust
+memory. A file that cannot be read becomes a failed Result with a one-line error; the others
+still run.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from data_prep.errors import InputError
+from data_prep.features import FeatureSeq, make_extractor
+from data_prep.pipeline import collate, group_by_length
+from recognizer.bundle import Bundle
+from recognizer.decoding import Decoded, greedy_decode_batch
+from recognizer.results import Result
+
+
+def read_error(path: str, error: Exception) -> str:
+    """One line for a file that could not be featurised, whatever raised."""
+    if isinstance(error, InputError):
+        return str(error)
+    return f"{path}: {type(error).__name__}: {error}".splitlines()[0]
+
+
+class Recognizer:
+    """A loaded bundle ready to recognise audio files or line images.
+
+    ``max_frames`` bounds the padded input frames of one forward batch (memory), ``max_batch``
+    the number of inputs in it; ``chunk`` how many files are featurised before they are batched.
+    """
+
+    def __init__(self, bundle: Bundle, max_frames: int = 64000, max_batch: int = 32, chunk: int = 128):
+        self.bundle = bundle
+        self.extractor = make_extractor(bundle.features)
+        self.max_frames = max_frames
+        self.max_batch = max_batch
+        self.chunk = chunk
+        model = bundle.model
+        signature = [tf.TensorSpec([None, None, self.extractor.feature_dim], tf.float32),
+                     tf.TensorSpec([None], tf.int32)]
+        self._forward = tf.function(lambda f, l: model(f, l, training=False), input_signature=signature)
+
+    @property
+    def name(self) -> str:
+        return self.bundle.name
+
+    @property
+    def modality(self) -> str:
+        return self.extractor.modality
+
+    @property
+    def alphabet(self):
+        return self.bundle.alphabet
+
+    def transcribe(self, paths: Iterable[str | os.PathLike], progress: bool = False) -> list[Result]:
+        """Recognise audio files (any rate, any channel count)."""
+        self._expect("audio", "transcribe", "read")
+        return self.recognize(paths, progress)
+
+    def read(self, paths: Iterable[str | os.PathLike], progress: bool = False) -> list[Result]:
+        """Recognise text-line images (any mode, any size)."""
+        self._expect("image", "read", "transcribe")
+        return self.recognize(paths, progress)
+
+    def _expect(self, modality: str, verb: str, other: str) -> None:
+        if self.modality != modality:
+            raise ValueError(f"model {self.name!r} reads {self.modality} input; use {other}() instead of {verb}()")
+
+    def recognize(self, paths: Iterable[str | os.PathLike], progress: bool = False) -> list[Result]:
+        """Recognise inputs of this model's modality, returning one Result per path, in order."""
+        paths = [str(p) for p in paths]
+        results: list[Result] = []
+        bar = tqdm(total=len(paths), unit="file", disable=not progress, file=sys.stderr, leave=False)
+        for start in range(0, len(paths), self.chunk):
+            results.extend(self._recognize_chunk(paths[start:start + self.chunk], bar))
+        bar.close()
+        return results
+
+    def featurise(self, path: str) -> FeatureSeq:
+        seq = self.extractor(path)
+        if len(seq) == 0:
+            raise InputError(path, "no frames to recognise")
+        return seq
+
+    def _recognize_chunk(self, paths: Sequence[str], bar) -> list[Result]:
+        results: list[Result | None] = [None] * len(paths)
+        seqs: dict[int, FeatureSeq] = {}
+        for i, path in enumerate(paths):
+            try:
+                seqs[i] = self.featurise(path)
+            except Exception as error:  # any unreadable input becomes its own failed Result
+                results[i] = Result.failed(path, read_error(path, error))
+                bar.update(1)
+        for i, decoded in self.decode_features(seqs).items():
+            results[i] = Result.from_decoded(paths[i], decoded, unit=seqs[i].unit)
+            bar.update(1)
+        return results  # type: ignore[return-value]
+
+    def log_probs(self, seqs: dict[int, FeatureSeq]) -> dict[int, np.ndarray]:
+        """Network outputs ``(T', V)`` per input, cut to each input's valid length."""
+        out: dict[int, np.ndarray] = {}
+        for keys, (log_probs, lengths) in self._forward_batches(seqs):
+            for row, key in enumerate(keys):
+                out[key] = log_probs[row, : lengths[row]]
+        return out
+
+    def decode_features(self, seqs: dict[int, FeatureSeq]) -> dict[int, Decoded]:
+        """Greedy decoding of featurised inputs, timings in each input's own unit."""
+        subsampling = self.bundle.model_config.subsampling
+        decoded: dict[int, Decoded] = {}
+        for keys, (log_probs, lengths) in self._forward_batches(seqs):
+            steps = [seqs[k].step * subsampling for k in keys]
+            offsets = [seqs[k].offset for k in keys]
+            for key, item in zip(keys, greedy_decode_batch(log_probs, lengths, self.alphabet, steps, offsets)):
+                decoded[key] = item
+        return decoded
+
+    def _forward_batches(self, seqs: dict[int, FeatureSeq]):
+        for keys in self._batches(seqs):
+            batch = collate([seqs[k].frames for k in keys], [np.zeros(0, np.int32)] * len(keys))
+            log_probs, lengths = self._forward(batch.features, batch.lengths)
+            yield keys, (log_probs.numpy(), lengths.numpy())
+
+    def _batches(self, seqs: dict[int, FeatureSeq]) -> list[list[int]]:
+        order = sorted(seqs, key=lambda k: len(seqs[k]))
+        lengths = {k: len(seqs[k]) for k in seqs}
+        return group_by_length(order, lengths, self.max_frames, self.max_batch)
