@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="bundle name or folder")
     p.add_argument("--report", metavar="FILE.json", help="write every sample's scores here")
     p.add_argument("--worst", type=int, default=5, help="how many of the worst samples to print")
+    p.add_argument("--all", action="store_true", help="print every sample's reference and hypothesis")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
     p = sub.add_parser("train", help="train a bundle from manifests")
@@ -94,10 +95,10 @@ def cmd_evaluate(args) -> int:
     if report.unknown_chars:
         print("characters outside the model's alphabet: "
               + ", ".join(f"{ch!r} x{n}" for ch, n in report.unknown_chars.items()))
-    worst = [s for s in report.worst(args.worst) if s["cer_errors"]]
-    if worst:
-        print("worst samples:")
-        for s in worst:
+    shown = report.samples if args.all else [s for s in report.worst(args.worst) if s["cer_errors"]]
+    if shown:
+        print("samples:" if args.all else "worst samples:")
+        for s in shown:
             print(f"  {s['cer_errors']:3d} edits  {Path(s['path']).name}\n      ref: {s['reference']}\n      hyp: {s['hypothesis']}")
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
