@@ -1,0 +1,182 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from recognizer.cli import main
+
+
+def run(capsys, *argv):
+    # Python warnings are left to pytest here (their stderr leak is test_no_warnings_on_stderr's job)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_transcribe_jsonl_in_order_with_errors(capsys, media_dir, audio_bundle_dir):
+    names = ["medium.wav", "missing.wav", "short.wav", "text.wav", "long.wav"]
+    paths = [media_dir / n for n in names]
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", *paths)
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == len(paths)
+    objects = [json.loads(line) for line in lines]
+    assert [o["path"] for o in objects] == [str(p) for p in paths]
+    for name, obj in zip(names, objects):
+        if name in ("missing.wav", "text.wav"):
+            assert set(obj) == {"path", "error"} and obj["error"].startswith(obj["path"])
+        else:
+            assert set(obj) == {"path", "text", "confidence", "words"}
+            assert 0 < obj["confidence"] <= 1
+            for word in obj["words"]:
+                assert set(word) == {"word", "start", "end", "confidence"} and word["start"] <= word["end"]
+    # errors are repeated on stderr, one line each; transcripts never go there
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {objects[1]['error']}", f"error: {objects[3]['error']}"]
+
+
+def test_transcribe_jsonl_matches_the_library(capsys, media_dir, audio_bundle_dir, audio_recognizer):
+    paths = [media_dir / "short.wav", media_dir / "stereo16k.wav"]
+    code, out, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", *paths)
+    assert code == 0
+    expected = [r.to_dict() for r in audio_recognizer.transcribe(paths)]
+    assert [json.loads(line) for line in out.splitlines()] == expected
+
+
+def test_transcribe_text_format(capsys, media_dir, audio_bundle_dir, audio_recognizer):
+    paths = [media_dir / "short.wav", media_dir / "empty.wav", media_dir / "long.wav"]
+    texts = [r.text for r in audio_recognizer.transcribe(paths)]
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, *paths)
+    assert code == 1
+    assert out.splitlines() == [f"{paths[0]}\t{texts[0]}", f"{paths[2]}\t{texts[2]}"]
+    assert f"error: {paths[1]}" in err
+    # one input: just the transcript
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, paths[0])
+    assert (code, out) == (0, texts[0] + "\n") and "error" not in err
+
+
+def test_read_images(capsys, media_dir, image_bundle_dir, image_recognizer):
+    paths = [media_dir / "line_long.png", media_dir / "tiny.png", media_dir / "line_short.png"]
+    code, out, err = run(capsys, "read", "--model", image_bundle_dir, "--format", "jsonl", "--batch-size", "1", *paths)
+    assert code == 1
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert [o["path"] for o in objects] == [str(p) for p in paths]
+    assert "error" in objects[1] and "error" not in objects[0] and "error" not in objects[2]
+    expected = image_recognizer.read([paths[0], paths[2]])
+    assert [objects[0]["text"], objects[2]["text"]] == [r.text for r in expected]
+
+
+def test_wrong_modality_is_a_usage_error(capsys, media_dir, image_bundle_dir):
+    code, out, err = run(capsys, "transcribe", "--model", image_bundle_dir, media_dir / "short.wav")
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("recognizer transcribe: error:") and "read" in line
+
+
+def test_missing_model_exits_2_with_one_line(capsys, media_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOGNIZER_MODELS", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "transcribe", "--model", "no-such-model", media_dir / "short.wav")
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith("recognizer transcribe: error:") and "no-such-model" in line
+    code, out, err = run(capsys, "evaluate", "--model", tmp_path / "nope", tmp_path / "m.tsv")
+    assert code == 2 and str(tmp_path / "nope") in one_line_error(err)
+
+
+def write_manifest(folder, rows, header="path\ttext"):
+    path = folder / "m.tsv"
+    path.write_text("\n".join([header] + [f"{p}\t{t}" for p, t in rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_evaluate_prints_scores_and_writes_report(capsys, media_dir, audio_bundle_dir, tmp_path):
+    for name in ("short.wav", "medium.wav", "long.wav"):
+        shutil.copy(media_dir / name, tmp_path / name)
+    manifest = write_manifest(tmp_path, [("short.wav", "a b"), ("medium.wav", "abc"), ("long.wav", "C A B")])
+    report_path = tmp_path / "out" / "report.json"
+    report_path.parent.mkdir()
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest, "--report", report_path)
+    assert code == 0, err
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["samples"] == 3 and report["failed"] == []
+    lines = out.splitlines()
+    assert lines[0].startswith("model tiny-audio on") and "3 samples, 0 failed" in lines[0]
+    assert f"CER {100 * report['cer']:.2f}% ({report['cer_errors']}/{report['cer_length']})" in lines
+    assert f"WER {100 * report['wer']:.2f}% ({report['wer_errors']}/{report['wer_length']})" in lines
+    assert report["cer_length"] == len("a b") + len("abc") + len("C A B")
+    assert report["wer_length"] == 2 + 1 + 3
+    assert not list(report_path.parent.glob(".*tmp"))
+
+
+def test_evaluate_with_a_failed_input_exits_1(capsys, media_dir, audio_bundle_dir, tmp_path):
+    shutil.copy(media_dir / "short.wav", tmp_path / "short.wav")
+    shutil.copy(media_dir / "text.wav", tmp_path / "text.wav")
+    manifest = write_manifest(tmp_path, [("short.wav", "ab"), ("text.wav", "ab"), ("gone.wav", "ab")])
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)
+    assert code == 1
+    assert "1 samples, 2 failed" in out.splitlines()[0]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2
+    assert any(f"{manifest}:4:" in e and "gone.wav" in e for e in errors)
+    assert any(str(tmp_path / "text.wav") in e for e in errors)
+
+
+def test_manifest_missing_column_exits_2_naming_file_and_line(capsys, audio_bundle_dir, tmp_path):
+    manifest = write_manifest(tmp_path, [("a.wav", "x")], header="path\ttranscript")
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert f"{manifest}:1:" in line and "text" in line
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["transcribe"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["transcribe", "--format", "xml", "a.wav"])
+    assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_console_script_help():
+    script = Path(sys.executable).parent / "recognizer"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "recognizer.cli"]
+    done = subprocess.run(command + ["--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    for verb in ("transcribe", "read", "evaluate", "train"):
+        assert verb in done.stdout
+    assert done.stdout.startswith("usage: recognizer")
+
+
+def _script():
+    script = Path(sys.executable).parent / "recognizer"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "recognizer.cli"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "model.py RecognizerNet.call passes mask= to BiLSTMStack, which does not set "
+    "supports_masking (bilstm.py), so Keras prints a UserWarning ('will therefore destroy the mask "
+    "information') to the user's stderr on every CLI run"))
+def test_no_warnings_on_stderr(media_dir, audio_bundle_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    done = subprocess.run(_script() + ["transcribe", "--model", str(audio_bundle_dir), str(media_dir / "short.wav")],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.count("\n") == 1
+    assert "Warning" not in done.stderr, done.stderr
