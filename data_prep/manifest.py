@@ -57,7 +57,9 @@ def _rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
                     raise InputError(path, "each line must be a JSON object", line=number)
                 yield number, row
             return
-        reader = csv.DictReader(handle, delimiter="," if fmt == "csv" else "\t")
+        # TSV cells are literal (quotes are text, as in Common Voice's files); CSV uses standard quoting
+        reader = (csv.DictReader(handle) if fmt == "csv"
+                  else csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
         header = reader.fieldnames or []
         missing = [key for key in REQUIRED if key not in header]
         if missing:
@@ -127,8 +129,14 @@ def write_manifest(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> i
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
             keys = list(REQUIRED) + sorted({k for row in rows for k in row} - set(REQUIRED))
-            writer = csv.DictWriter(handle, fieldnames=keys, delimiter="," if fmt == "csv" else "\t",
-                                    lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            if fmt == "csv":
+                writer = csv.DictWriter(handle, fieldnames=keys, lineterminator="\n")
+            else:
+                for row in rows:
+                    if any(ch in str(value) for value in row.values() for ch in "\t\n\r"):
+                        raise ValueError(f"{path}: a TSV cell cannot hold a tab or a line break: {row['path']}")
+                writer = csv.DictWriter(handle, fieldnames=keys, delimiter="\t", lineterminator="\n",
+                                        quoting=csv.QUOTE_NONE, quotechar=None)
             writer.writeheader()
             writer.writerows(rows)
     os.replace(tmp, path)

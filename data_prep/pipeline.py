@@ -42,7 +42,7 @@ class _Item:
     labels: np.ndarray
     variants: list  # FeatureSeq per speed factor, or the gray image when augmenting images
     length: int  # frames of the unperturbed features
-    shortest: int  # fewest frames any augmented version can have
+    shortest: int  # frames the CTC feasibility check uses (see FeatureDataset.drop_if)
 
 
 class FeatureDataset:
@@ -73,15 +73,17 @@ class FeatureDataset:
                 self.skipped.append(message)
                 log(f"skipped {message}")
                 continue
-            shortest = int(len(base) * self.augment.scale_x[0]) if keep_images else min(len(v) for v in variants)
+            shortest = len(base) if keep_images else min(len(v) for v in variants)
             self.items.append(_Item(entry, labels, variants, len(base), shortest))
         self._log = log
 
     def drop_if(self, reason: Callable[[int, np.ndarray], str | None]) -> int:
-        """Remove samples for which ``reason(shortest_frames, labels)`` names a problem; count them.
+        """Remove samples for which ``reason(frames, labels)`` names a problem; count them.
 
-        Training uses it to drop transcripts too long for their input under CTC, which would
-        otherwise give an infinite loss.
+        Training uses it to drop transcripts too long for their input under CTC. ``frames`` is the
+        shortest cached speed variant for audio, which is exact; for images it is the unaugmented
+        width, since a distorted line's width is only known once drawn: the rare augmented line that
+        comes out too short gets an infinite loss that the training step leaves out.
         """
         kept = []
         for item in self.items:
@@ -156,8 +158,13 @@ class FeatureDataset:
         return batches
 
     def _stretch(self) -> float:
+        """How much longer than its cached length an augmented sample can be."""
         if isinstance(self.augment, AudioAugmentConfig) and self.augment.speeds:
             return 1.0 / min(self.augment.speeds)
+        if isinstance(self.augment, ImageAugmentConfig):
+            # wider strokes, and a line squashed in height is widened again by height normalisation;
+            # 10% more for shear and rotation, which widen the ink's bounding box
+            return self.augment.scale_x[1] / self.augment.scale_y[0] * 1.1
         return 1.0
 
     def make_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Batch:

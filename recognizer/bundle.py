@@ -40,10 +40,11 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
     """The bundle folder for a name (``speech-digits``) or a path; FileNotFoundError if none."""
     text = str(name_or_path)
     candidate = Path(text).expanduser()
-    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith(".") or candidate.is_dir():
-        if (candidate / CONFIG).is_file():
-            return candidate
-        raise FileNotFoundError(f"{text}: not a model bundle (no {CONFIG})")
+    if (candidate / CONFIG).is_file():
+        return candidate
+    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
+        problem = f"not a model bundle (no {CONFIG})" if candidate.is_dir() else "no such folder"
+        raise FileNotFoundError(f"{text}: {problem}")
     for folder in search_path():
         if (folder / text / CONFIG).is_file():
             return folder / text

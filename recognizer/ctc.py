@@ -17,12 +17,21 @@ def sparse_labels(labels: tf.Tensor, label_lengths: tf.Tensor) -> tf.SparseTenso
 
 
 def ctc_loss(log_probs: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor, label_lengths: tf.Tensor) -> tf.Tensor:
-    """Per-sample negative log-likelihood ``(B,)`` of the labels under the CTC alignment model."""
-    return tf.nn.ctc_loss(
-        labels=sparse_labels(labels, label_lengths),
+    """Per-sample negative log-likelihood ``(B,)`` of the labels under the CTC alignment model.
+
+    A sample whose label cannot fit its input has an infinite loss (and no gradient) rather than
+    an error: TensorFlow's op raises for labels longer than the input, which would end a training
+    run because one augmented sample came out a few frames too short.
+    """
+    lengths = tf.cast(lengths, tf.int32)
+    label_lengths = tf.cast(label_lengths, tf.int32)
+    too_long = label_lengths > lengths
+    losses = tf.nn.ctc_loss(
+        labels=sparse_labels(labels, tf.where(too_long, 1, label_lengths)),  # a stand-in that fits
         logits=log_probs,
         label_length=None,
-        logit_length=tf.cast(lengths, tf.int32),
+        logit_length=lengths,
         logits_time_major=False,
         blank_index=0,
     )
+    return tf.where(too_long, tf.constant(float("inf"), losses.dtype), losses)

@@ -38,6 +38,8 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Recipe":
+        if not isinstance(data, dict):
+            raise ValueError("a recipe must be a JSON object")
         unknown = set(data) - set(SECTIONS)
         if unknown:
             raise ValueError(f"unknown recipe section(s): {', '.join(sorted(unknown))}; expected {', '.join(SECTIONS)}")
@@ -61,7 +63,12 @@ class Recipe:
                 data = json.load(handle)
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-        return cls.from_dict(data)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a recipe must be a JSON object with sections {', '.join(SECTIONS)}")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def resolve_features(self, example_path: str) -> LogMelConfig | LineConfig:
         """The feature config, defaulting by the modality of a training file."""

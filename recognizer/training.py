@@ -216,6 +216,7 @@ class Trainer:
     def _after_epoch(self, epoch, train_loss, seconds, frames, scores, writer) -> None:
         state, config = self.state, self.config
         state.epoch = epoch
+        rate_used = state.learning_rate
         improved = scores["cer"] < state.best_cer - config.min_delta
         if improved:
             state.best_cer, state.best_epoch, state.bad_epochs, state.lr_bad_epochs = scores["cer"], epoch, 0, 0
@@ -230,7 +231,7 @@ class Trainer:
                 state.lr_bad_epochs = 0
                 self.log(f"learning rate reduced to {state.learning_rate:.2e}")
         record = {"epoch": epoch, "train_loss": round(train_loss, 4), "dev_cer": round(scores["cer"], 5),
-                  "dev_wer": round(scores["wer"], 5), "learning_rate": state.learning_rate,
+                  "dev_wer": round(scores["wer"], 5), "learning_rate": rate_used,
                   "seconds": round(seconds, 1), "frames_per_second": round(frames / max(seconds, 1e-9))}
         state.history.append(record)
         with writer.as_default():

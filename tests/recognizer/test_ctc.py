@@ -103,3 +103,17 @@ def test_gradient_is_finite_and_sums_to_zero_per_frame():
     # through the softmax, the gradient of a log-likelihood sums to zero over the vocabulary
     np.testing.assert_allclose(grad.sum(-1), 0.0, atol=1e-5)
     assert not grad[1, 5:].any()  # frames past the logit length get no gradient
+
+
+def test_labels_that_cannot_fit_their_input_get_infinite_loss_and_no_gradient():
+    """TF's op raises for a label longer than the input; ours must not end a training run."""
+    x = tf.Variable(tf.random.normal([3, 4, 5], seed=1))
+    labels = tf.constant([[1, 2, 3, 4, 1, 2], [1, 2, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0]])
+    with tf.GradientTape() as tape:
+        losses = ctc_loss(tf.nn.log_softmax(x), tf.constant([4, 4, 4]), labels, tf.constant([6, 2, 3]))
+        loss = tf.reduce_sum(tf.where(tf.math.is_finite(losses), losses, 0.0))
+    grad = tape.gradient(loss, x).numpy()
+    assert np.isinf(losses[0]) and np.isinf(losses[2])  # 6 labels in 4 frames; 1,1,1 needs 5 frames
+    assert np.isfinite(losses[1])
+    assert np.all(np.isfinite(grad))
+    assert np.abs(grad[0]).sum() == 0 and np.abs(grad[2]).sum() == 0 and np.abs(grad[1]).sum() > 0

@@ -118,10 +118,6 @@ def test_missing_recipe_file(tmp_path):
         Recipe.load(tmp_path / "none.json")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recipe.py Recipe.load/from_dict: a recipe whose top level is valid JSON but not an object "
-    "(e.g. a list) is not checked: a list of numbers raises TypeError from ', '.join, a list of "
-    "section names AttributeError, neither naming the file"))
 @pytest.mark.parametrize("text", ['[1, 2]', '["model"]'])
 def test_recipe_that_is_not_an_object_names_the_file(tmp_path, text):
     path = write(tmp_path, text)
