@@ -6,16 +6,16 @@ seed reproduces an epoch exactly and parallel workers can get independent stream
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from data_prep.audio import resample
+from data_prep.config import JsonConfig
 
 
 @dataclass
-class AudioAugmentConfig:
+class AudioAugmentConfig(JsonConfig):
     """What :func:`augment_waveform` and :func:`mask_frames` do; JSON-serialisable."""
 
     speeds: tuple[float, ...] = (0.9, 1.0, 1.1)  # speed_perturb variants; one is used per epoch
@@ -40,15 +40,6 @@ class AudioAugmentConfig:
         if min(self.time_masks, self.freq_masks, self.freq_mask_width) < 0 or self.time_mask_frac < 0:
             raise ValueError("mask counts and widths must be >= 0")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "AudioAugmentConfig":
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
-        return cls(**data)
 
 
 def speed_perturb(waveform: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:

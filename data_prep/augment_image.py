@@ -7,17 +7,18 @@ All randomness comes from the ``np.random.Generator`` passed in.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
+
+from data_prep.config import JsonConfig
 
 _RANGES = ("scale_y", "scale_x", "blur_radius", "contrast")
 
 
 @dataclass
-class ImageAugmentConfig:
+class ImageAugmentConfig(JsonConfig):
     """What :func:`augment_image` does; ranges are (min, max) drawn uniformly. JSON-serialisable."""
 
     rotate_deg: float = 1.5  # rotation in [-r, r] degrees
@@ -42,15 +43,6 @@ class ImageAugmentConfig:
         if not (0 <= self.blur_prob <= 1 and 0 <= self.erode_dilate_prob <= 1):
             raise ValueError("probabilities must be in [0, 1]")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ImageAugmentConfig":
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
-        return cls(**data)
 
 
 def _warp(img: Image.Image, rng: np.random.Generator, c: ImageAugmentConfig) -> Image.Image:

@@ -19,13 +19,14 @@ into :class:`~data_prep.errors.InputError` naming the file.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from data_prep.config import JsonConfig
 from data_prep.errors import InputError
 from data_prep.features import FeatureSeq
 from data_prep.image import load_image
@@ -36,7 +37,7 @@ MARGIN = 0.05  # crop margin, as a fraction of the ink height (at least one pixe
 
 
 @dataclass
-class LineConfig:
+class LineConfig(JsonConfig):
     """How a line image becomes frames; travels as JSON inside a model bundle."""
 
     kind: ClassVar[str] = "columns"
@@ -62,19 +63,6 @@ class LineConfig:
     def feature_dim(self) -> int:
         return self.height
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LineConfig":
-        data = dict(data)
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"expected kind {cls.kind!r}, got {kind!r}")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
-        return cls(**data)
 
 
 def _ink_bright(gray: np.ndarray, invert: str) -> np.ndarray:

@@ -9,12 +9,13 @@ and ``position(i)`` is the *centre* of frame ``i``. A waveform of ``N`` samples 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from data_prep.audio import load_audio
+from data_prep.config import JsonConfig
 from data_prep.errors import InputError
 from data_prep.features import FeatureSeq
 
@@ -22,7 +23,7 @@ NORMALISE = ("utterance", "none")
 
 
 @dataclass
-class LogMelConfig:
+class LogMelConfig(JsonConfig):
     """How speech becomes frames; travels as JSON inside a model bundle."""
 
     kind: ClassVar[str] = "log_mel"
@@ -63,19 +64,6 @@ class LogMelConfig:
         """Seconds between frame centres."""
         return self.hop_length / self.sample_rate
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LogMelConfig":
-        data = dict(data)
-        kind = data.pop("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(f"expected kind {cls.kind!r}, got {kind!r}")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
-        return cls(**data)
 
 
 class LogMelExtractor:

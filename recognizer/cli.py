@@ -7,7 +7,6 @@ the exit status is 1. Usage errors and unusable models or manifests exit with 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

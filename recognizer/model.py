@@ -8,17 +8,17 @@ zeroed after each block, so a padded input gives the same output as the unpadded
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from data_prep.config import JsonConfig
 from recognizer.bilstm import BiLSTMStack
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """Hyper-parameters of the network; stored in the bundle's ``config.json``."""
 
     frontend: str = "conv1d"  # "conv1d", "conv2d" or "none"
@@ -53,19 +53,6 @@ class ModelConfig:
             length = -(-length // stride)
         return length
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["conv_channels"] = list(self.conv_channels)
-        data["conv_strides"] = list(self.conv_strides)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown model option(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
 
 
 def _mask(lengths, max_len):

@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from data_prep.config import JsonConfig
 from data_prep.features import make_extractor
 from data_prep.manifest import Entry
 from data_prep.pipeline import FeatureDataset
@@ -39,7 +40,7 @@ CHECKPOINTS = "checkpoints"
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Options of the training loop; stored in the bundle's provenance."""
 
     epochs: int = 30
@@ -56,15 +57,6 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 20  # steps between TensorBoard loss points
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-        return cls(**data)
 
 
 @dataclass

@@ -84,10 +84,10 @@ def tiny_image_features():
 @pytest.fixture(scope="session")
 def audio_bundle_dir(tmp_path_factory) -> Path:
     """A saved, untrained audio bundle (log-mel, conv1d with subsampling 2, BiLSTM 8 units)."""
+    import keras
+
     from recognizer.alphabet import Alphabet
     from recognizer.bundle import build_bundle
-
-    import keras
 
     keras.utils.set_random_seed(1)
     bundle = build_bundle(tiny_audio_features(), Alphabet(" abc"), tiny_model_config("conv1d"),
@@ -98,10 +98,10 @@ def audio_bundle_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def image_bundle_dir(tmp_path_factory) -> Path:
     """A saved, untrained line-image bundle (columns, no front-end, BiLSTM 8 units)."""
+    import keras
+
     from recognizer.alphabet import Alphabet
     from recognizer.bundle import build_bundle
-
-    import keras
 
     keras.utils.set_random_seed(2)
     bundle = build_bundle(tiny_image_features(), Alphabet(" ab"), tiny_model_config("none"),

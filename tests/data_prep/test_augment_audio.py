@@ -3,7 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from data_prep.augment_audio import AudioAugmentConfig, augment_waveform, mask_frames, speed_perturb
+from data_prep.augment_audio import (
+    AudioAugmentConfig,
+    augment_waveform,
+    mask_frames,
+    speed_perturb,
+)
 
 SR = 16000
 

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 
 from data_prep.__main__ import main, repo_root, shared_data_dir
-from data_prep.compose_mnist import Digits, LineConfig, MnistConfig, compose, compose_line, make_samples, split_pools
+from data_prep.compose_mnist import (
+    Digits,
+    LineConfig,
+    MnistConfig,
+    compose,
+    compose_line,
+    make_samples,
+    split_pools,
+)
 from data_prep.manifest import read_manifest
 
 MNIST = shared_data_dir() / "mnist" / "digits.npz"

@@ -3,10 +3,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import (
+    draw_line,
+    tiny_audio_features,
+    tiny_image_features,
+    write_sine,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SAMPLE_RATE, draw_line, tiny_audio_features, tiny_image_features, write_sine
 from data_prep.augment_audio import AudioAugmentConfig
 from data_prep.augment_image import ImageAugmentConfig
 from data_prep.errors import InputError

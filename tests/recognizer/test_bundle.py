@@ -4,11 +4,19 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import tiny_audio_features, tiny_image_features, tiny_model_config
+
 from recognizer import bundle as bundle_mod
 from recognizer.alphabet import Alphabet
-from recognizer.bundle import CONFIG, FORMAT, WEIGHTS, build_bundle, load, read_config, resolve
+from recognizer.bundle import (
+    CONFIG,
+    FORMAT,
+    WEIGHTS,
+    build_bundle,
+    load,
+    read_config,
+    resolve,
+)
 
 
 def outputs(b, length=19):

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import tiny_audio_features, tiny_image_features, tiny_model_config
 from PIL import Image
 
-from conftest import tiny_audio_features, tiny_image_features, tiny_model_config
 from recognizer.alphabet import Alphabet
 from recognizer.bundle import build_bundle
 from recognizer.inference import Recognizer

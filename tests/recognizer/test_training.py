@@ -17,7 +17,6 @@ from recognizer.alphabet import Alphabet
 from recognizer.bundle import build_bundle, load
 from recognizer.evaluation import evaluate
 from recognizer.inference import Recognizer
-from recognizer.model import ModelConfig
 from recognizer.recipe import Recipe
 from recognizer.training import TrainConfig, Trainer, ctc_frames_needed, train
 
