@@ -33,7 +33,7 @@ INK_THRESHOLD = 30  # MNIST pixel value above which a pixel counts as ink when c
 
 
 @dataclass
-class LineConfig:
+class LineStyle:
     """How a line is drawn; everything here changes the images (it is stamped in the output)."""
 
     digits: tuple[int, int] = (3, 12)
@@ -61,7 +61,7 @@ class MnistConfig:
     out: Path
     lines: dict[str, int] = field(default_factory=lambda: {"train": 12000, "dev": 600, "test": 1000})
     seed: int = 0
-    line: LineConfig = field(default_factory=LineConfig)
+    line: LineStyle = field(default_factory=LineStyle)
     progress: bool = True
 
 
@@ -105,7 +105,7 @@ def split_pools(labels: np.ndarray) -> dict[str, np.ndarray]:
     return {split: np.array(sorted(ids), dtype=np.int64) for split, ids in pools.items()}
 
 
-def _groups(rng: np.random.Generator, count: int, cfg: LineConfig) -> list[int]:
+def _groups(rng: np.random.Generator, count: int, cfg: LineStyle) -> list[int]:
     """Digits per space-separated group, at least two groups."""
     sizes: list[int] = []
     while sum(sizes) < count:
@@ -116,7 +116,7 @@ def _groups(rng: np.random.Generator, count: int, cfg: LineConfig) -> list[int]:
     return sizes
 
 
-def compose_line(rng: np.random.Generator, digits: Digits, pool: np.ndarray, cfg: LineConfig,
+def compose_line(rng: np.random.Generator, digits: Digits, pool: np.ndarray, cfg: LineStyle,
                  spaces: bool | None = None) -> tuple[np.ndarray, str, list[int]]:
     """One line image (uint8, dark on light), its text and the image indices it used."""
     by_class = [pool[digits.labels[pool] == c] for c in range(10)]

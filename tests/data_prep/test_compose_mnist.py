@@ -11,7 +11,7 @@ from PIL import Image
 from data_prep.__main__ import main, repo_root, shared_data_dir
 from data_prep.compose_mnist import (
     Digits,
-    LineConfig,
+    LineStyle,
     MnistConfig,
     compose,
     compose_line,
@@ -87,7 +87,7 @@ def test_images_are_gray_dark_ink_on_light_paper(corpus, split):
 
 def test_about_half_the_lines_have_spaces(digits):
     pool = split_pools(digits.labels)["train"]
-    texts = [compose_line(np.random.default_rng([1, i]), digits, pool, LineConfig())[1] for i in range(200)]
+    texts = [compose_line(np.random.default_rng([1, i]), digits, pool, LineStyle())[1] for i in range(200)]
     assert 0.35 < np.mean([" " in t for t in texts]) < 0.65
 
 

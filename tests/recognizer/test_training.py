@@ -42,7 +42,7 @@ def mnist_lines(tmp_path_factory):
     only digit images never used in training (the composer's split)."""
     if not (SHARED / "mnist" / "digits.npz").is_file():
         pytest.skip(f"no MNIST digits in {SHARED}")
-    from data_prep.compose_mnist import LineConfig as LineStyle
+    from data_prep.compose_mnist import LineStyle
     from data_prep.compose_mnist import MnistConfig, compose
 
     out = tmp_path_factory.mktemp("mnist_lines")
