@@ -173,23 +173,31 @@ class FeatureDataset:
         return collate(frames, labels, indices)
 
     def batches(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
-                seed: int | None = None, augment: bool = False) -> Iterator[Batch]:
-        """One epoch of batches; ``augment`` applies the configured augmentation."""
+                seed=None, augment: bool = False, indices: list[np.ndarray] | None = None) -> Iterator[Batch]:
+        """One epoch of batches; ``augment`` applies the configured augmentation.
+
+        ``indices`` (from :meth:`batch_indices`) fixes the batches, so a caller can count them
+        beforehand; otherwise they are made here from the budget and ``seed``.
+        """
         rng = np.random.default_rng(seed)
-        for indices in self.batch_indices(max_frames, max_batch, shuffle, rng):
-            yield self.make_batch(indices, rng if augment else None)
+        if indices is None:
+            indices = self.batch_indices(max_frames, max_batch, shuffle, rng)
+        for batch_indices in indices:
+            yield self.make_batch(batch_indices, rng if augment else None)
 
     def tf_dataset(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
-                   seed: int | None = None, augment: bool = False, prefetch: int = 2):
-        """The same epoch as a ``tf.data.Dataset`` (prefetched, so batching overlaps training).
+                   seed=None, augment: bool = False, indices: list[np.ndarray] | None = None,
+                   prefetch: int = 2):
+        """The same epoch as a ``tf.data.Dataset``, prefetched so that reading, augmenting and
+        padding the next batches overlaps the training step.
 
         Elements are ``(features, lengths, labels, label_lengths)``; a ``tf.distribute`` strategy
-        can distribute it with ``experimental_distribute_dataset``.
+        can split them across devices with ``experimental_distribute_dataset``.
         """
         import tensorflow as tf
 
         def generate():
-            for batch in self.batches(max_frames, max_batch, shuffle, seed, augment):
+            for batch in self.batches(max_frames, max_batch, shuffle, seed, augment, indices):
                 yield batch.features, batch.lengths, batch.labels, batch.label_lengths
 
         signature = (

@@ -83,8 +83,9 @@ class Trainer:
 
     def __init__(self, bundle: Bundle, train: list[Entry], dev: list[Entry], out: str | os.PathLike,
                  config: TrainConfig, augment=None, progress: bool = True,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, strategy: tf.distribute.Strategy | None = None):
         self.bundle = bundle
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.config = config
         self.out = Path(out)
         self.progress = progress
@@ -113,33 +114,44 @@ class Trainer:
         self.log(f"training on {len(self.train_set)} samples ({len(self.train_set.skipped)} skipped), "
                  f"dev {len(self.dev_set)} ({len(self.dev_set.skipped)} skipped)")
         self.state = LoopState(learning_rate=config.learning_rate)
-        self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, global_clipnorm=config.clip_norm)
-        self.optimizer.build(bundle.model.trainable_variables)
+        with self.strategy.scope():
+            self.optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, global_clipnorm=config.clip_norm)
+            self.optimizer.build(bundle.model.trainable_variables)
         self._step = self._make_step()
         self.recognizer = Recognizer(bundle)
 
     # -- the step ---------------------------------------------------------------------------
     def _make_step(self):
-        model, optimizer = self.bundle.model, self.optimizer
+        """The training step, run on every replica of the strategy; returns (mean loss, all ok)."""
+        model, optimizer, strategy = self.bundle.model, self.optimizer, self.strategy
+        replicas = strategy.num_replicas_in_sync
         feature_dim = make_extractor(self.bundle.features).feature_dim
         signature = [tf.TensorSpec([None, None, feature_dim], tf.float32), tf.TensorSpec([None], tf.int32),
                      tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)]
 
-        @tf.function(input_signature=signature)
-        def step(features, lengths, labels, label_lengths):
+        def replica_step(features, lengths, labels, label_lengths):
             with tf.GradientTape() as tape:
                 log_probs, out_lengths = model(features, lengths, training=True)
                 losses = ctc_loss(log_probs, out_lengths, labels, label_lengths)
-                finite = tf.math.is_finite(losses)
+                finite = tf.math.is_finite(losses)  # a label that cannot fit its input: left out
                 loss = tf.reduce_sum(tf.where(finite, losses, 0.0)) / tf.maximum(
                     tf.reduce_sum(tf.cast(finite, tf.float32)), 1.0)
+                # the optimizer sums gradients over replicas: scale so that they average
+                scaled = loss / replicas
             variables = model.trainable_variables
-            grads = tape.gradient(loss, variables)
+            grads = tape.gradient(scaled, variables)
             ok = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
             # a non-finite gradient must never reach the weights: skip its update instead
             grads = [tf.where(ok, g, tf.zeros_like(g)) for g in grads]
             optimizer.apply_gradients(zip(grads, variables))
-            return loss, ok
+            return loss, tf.cast(ok, tf.float32)
+
+        # one trace for every batch shape on one device; distributed batches come as per-replica values
+        @tf.function(input_signature=signature if replicas == 1 else None, reduce_retracing=True)
+        def step(features, lengths, labels, label_lengths):
+            loss, ok = strategy.run(replica_step, args=(features, lengths, labels, label_lengths))
+            mean = tf.distribute.ReduceOp.MEAN  # of ok: 1.0 only when every replica's update was applied
+            return strategy.reduce(mean, loss, axis=None), strategy.reduce(mean, ok, axis=None)
 
         return step
 
@@ -168,23 +180,24 @@ class Trainer:
         config = self.config
         indices = self.train_set.batch_indices(config.max_frames, config.max_batch, shuffle=True,
                                                rng=np.random.default_rng([config.seed, epoch]))
-        rng = np.random.default_rng([config.seed, epoch, 1])
-        bar = tqdm(indices, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not self.progress,
-                   file=sys.stderr, dynamic_ncols=True)
+        dataset = self.train_set.tf_dataset(indices=indices, seed=[config.seed, epoch, 1], augment=True)
+        if self.strategy.num_replicas_in_sync > 1:
+            dataset = self.strategy.experimental_distribute_dataset(dataset)
+        bar = tqdm(total=len(indices), desc=f"epoch {epoch}/{config.epochs}", unit="batch",
+                   disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
         total, count, frames, skipped = 0.0, 0, 0, 0
         start = time.perf_counter()
-        for batch_indices in bar:
-            batch = self.train_set.make_batch(batch_indices, rng)
-            loss, ok = self._step(batch.features, batch.lengths, batch.labels, batch.label_lengths)
-            loss = float(loss)
-            if not bool(ok):
+        for features, lengths, labels, label_lengths in dataset:
+            loss, ok = self._step(features, lengths, labels, label_lengths)
+            bar.update(1)
+            if float(ok) < 1.0:
                 skipped += 1
                 continue
+            loss = float(loss)
             total, count = total + loss, count + 1
-            frames += int(batch.lengths.sum())
+            frames += sum(int(tf.reduce_sum(part)) for part in self.strategy.experimental_local_results(lengths))
             self.state.step += 1
-            elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{total / count:.3f}", fps=f"{frames / max(elapsed, 1e-9):.0f}")
+            bar.set_postfix(loss=f"{total / count:.3f}", fps=f"{frames / max(time.perf_counter() - start, 1e-9):.0f}")
             if self.state.step % config.log_every == 0:
                 with writer.as_default():
                     tf.summary.scalar("train/loss", loss, step=self.state.step)
@@ -292,12 +305,16 @@ def saved_run_config(out: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.PathLike, out: str | os.PathLike,
-          resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None) -> Bundle:
+          resume: bool = False, progress: bool = True, log: Callable[[str], None] | None = None,
+          strategy: tf.distribute.Strategy | None = None) -> Bundle:
     """Train a bundle from a :class:`~recognizer.recipe.Recipe` and two manifests; returns the best.
 
     With ``resume`` the run continues from ``out``'s last checkpoint, rebuilding exactly the
-    features, alphabet and network it was started with.
+    features, alphabet and network it was started with. The network is built and trained inside
+    ``strategy`` (default: TensorFlow's current one), so several GPUs or workers are a matter of
+    passing a ``MirroredStrategy`` or ``MultiWorkerMirroredStrategy``.
     """
+    strategy = strategy or tf.distribute.get_strategy()
     from data_prep.features import feature_config_from_dict
     from data_prep.manifest import scan_manifest
     from recognizer.alphabet import Alphabet
@@ -327,11 +344,13 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tensorflow": tf.__version__,
     }
-    bundle = build_bundle(features, alphabet, model_config, name=recipe.name or Path(out).name, training=provenance)
+    with strategy.scope():
+        bundle = build_bundle(features, alphabet, model_config, name=recipe.name or Path(out).name,
+                              training=provenance)
     log(f"model: {bundle.model.count_params():,} parameters, alphabet of {len(alphabet)} characters, "
         f"subsampling x{model_config.subsampling}")
     trainer = Trainer(bundle, train_entries, dev_entries, out, recipe.train, augment=augment,
-                      progress=progress, log=log)
+                      progress=progress, log=log, strategy=strategy)
     state = trainer.fit(resume=resume)
     bundle.training.update({"epochs": state.epoch, "best_epoch": state.best_epoch, "history": state.history,
                             "train_samples": len(trainer.train_set), "dev_samples": len(trainer.dev_set)})

@@ -198,3 +198,30 @@ def test_cli_train_writes_a_bundle_that_transcribe_loads(tmp_path):
     assert out.returncode == 0, err
     line = json.loads(stdout)
     assert line["path"] == str(recordings[0]) and set(line) == {"path", "text", "confidence", "words"}
+
+
+MIRRORED = """
+import sys, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from recognizer.recipe import Recipe
+from recognizer.training import train
+import json
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+recipe = Recipe.from_dict(json.loads(sys.argv[1]))
+bundle = train(recipe, sys.argv[2], sys.argv[3], sys.argv[4], progress=False, strategy=strategy)
+print(json.dumps(bundle.training["history"]))
+"""
+
+
+@needs_mnist
+def test_training_runs_under_a_mirrored_strategy(mnist_lines, tmp_path):
+    """Two logical CPU devices stand in for two GPUs: batches are split, gradients all-reduced."""
+    small = {**SMALL, "model": {**SMALL["model"], "lstm_units": 16}, "train": {**SMALL["train"], "epochs": 2}}
+    run = subprocess.run([sys.executable, "-c", MIRRORED, json.dumps(small), str(mnist_lines / "train.tsv"),
+                          str(mnist_lines / "dev.tsv"), str(tmp_path / "run")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    history = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len(history) == 2 and history[1]["train_loss"] < history[0]["train_loss"]
+    assert load(tmp_path / "run").training["train_samples"] == 800
