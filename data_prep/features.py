@@ -7,7 +7,7 @@ pixels of the original image for lines), so decoders can report timings in the u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -48,27 +48,3 @@ class Extractor(Protocol):
     def extract(self, raw: np.ndarray) -> FeatureSeq: ...
 
     def __call__(self, path: str) -> FeatureSeq: ...
-
-
-def feature_config_from_dict(data: dict[str, Any]):
-    """Rebuild a feature config from its JSON form, dispatching on ``kind``."""
-    from data_prep.line_image import LineConfig
-    from data_prep.log_mel import LogMelConfig
-
-    kinds = {LogMelConfig.kind: LogMelConfig, LineConfig.kind: LineConfig}
-    kind = data.get("kind")
-    if kind not in kinds:
-        raise ValueError(f"unknown feature kind {kind!r}; expected one of {sorted(kinds)}")
-    return kinds[kind].from_dict(data)
-
-
-def make_extractor(config) -> Extractor:
-    """The extractor for a feature config (a ``LogMelConfig`` or a ``LineConfig``)."""
-    from data_prep.line_image import ColumnExtractor, LineConfig
-    from data_prep.log_mel import LogMelConfig, LogMelExtractor
-
-    if isinstance(config, LogMelConfig):
-        return LogMelExtractor(config)
-    if isinstance(config, LineConfig):
-        return ColumnExtractor(config)
-    raise TypeError(f"no extractor for {type(config).__name__}")

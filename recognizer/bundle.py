@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_prep.features import feature_config_from_dict, make_extractor
+from data_prep.extractors import feature_config_from_dict, make_extractor
 from recognizer.alphabet import Alphabet
 from recognizer.model import ModelConfig, RecognizerNet, build_model
 

@@ -16,7 +16,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from data_prep.errors import InputError
-from data_prep.features import FeatureSeq, make_extractor
+from data_prep.extractors import make_extractor
+from data_prep.features import FeatureSeq
 from data_prep.pipeline import collate, group_by_length
 from recognizer.bundle import Bundle
 from recognizer.decoding import Decoded, greedy_decode_batch

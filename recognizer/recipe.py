@@ -16,7 +16,7 @@ from typing import Any
 from data_prep.audio import AUDIO_EXTENSIONS
 from data_prep.augment_audio import AudioAugmentConfig
 from data_prep.augment_image import ImageAugmentConfig
-from data_prep.features import feature_config_from_dict
+from data_prep.extractors import feature_config_from_dict
 from data_prep.line_image import LineConfig
 from data_prep.log_mel import LogMelConfig
 from recognizer.alphabet import Alphabet

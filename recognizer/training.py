@@ -27,7 +27,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from data_prep.config import JsonConfig
-from data_prep.features import make_extractor
+from data_prep.extractors import make_extractor
 from data_prep.manifest import Entry
 from data_prep.pipeline import FeatureDataset
 from recognizer.bundle import Bundle, build_bundle, write_json_atomic
@@ -315,7 +315,7 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     passing a ``MirroredStrategy`` or ``MultiWorkerMirroredStrategy``.
     """
     strategy = strategy or tf.distribute.get_strategy()
-    from data_prep.features import feature_config_from_dict
+    from data_prep.extractors import feature_config_from_dict
     from data_prep.manifest import scan_manifest
     from recognizer.alphabet import Alphabet
     from recognizer.model import ModelConfig

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from data_prep.errors import InputError
-from data_prep.features import feature_config_from_dict, make_extractor
+from data_prep.extractors import feature_config_from_dict, make_extractor
 from data_prep.line_image import MARGIN, ColumnExtractor, LineConfig, normalise_line
 
 

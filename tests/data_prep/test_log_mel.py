@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from data_prep.errors import InputError
-from data_prep.features import feature_config_from_dict, make_extractor
+from data_prep.extractors import feature_config_from_dict, make_extractor
 from data_prep.log_mel import LogMelConfig, LogMelExtractor
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from data_prep.augment_audio import AudioAugmentConfig
 from data_prep.augment_image import ImageAugmentConfig
 from data_prep.errors import InputError
-from data_prep.features import FeatureSeq, make_extractor
+from data_prep.extractors import make_extractor
+from data_prep.features import FeatureSeq
 from data_prep.manifest import Entry
 from data_prep.pipeline import FeatureDataset, collate, group_by_length
 

@@ -1,0 +1,34 @@
+"""Copy a trained bundle into pretrained/ with its measured test scores in config.json.
+
+    python scripts/publish_bundle.py runs/speech-digits pretrained/speech-digits \
+        test=runs/speech-digits/test.report.json isolated=runs/speech-digits/test.isolated.report.json
+
+Each NAME=REPORT is a ``recognizer evaluate --report`` file; its CER and WER (with edit counts and
+the manifest) land in ``config.json`` under ``scores.NAME``. The model card is written by hand
+from the same reports.
+"""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from recognizer.bundle import CONFIG, WEIGHTS, read_config, write_json_atomic
+
+
+def main(run: str, dest: str, *reports: str) -> None:
+    config = read_config(run)
+    for item in reports:
+        name, path = item.split("=", 1)
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        config["scores"][name] = {key: report[key] for key in
+                                  ("manifest", "samples", "cer", "cer_errors", "cer_length", "wer", "wer_errors",
+                                   "wer_length")}
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(run) / WEIGHTS, out / WEIGHTS)
+    write_json_atomic(out / CONFIG, config)
+    print(f"published {run} -> {out} with scores: {', '.join(config['scores'])}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
