@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-IMPLEMENTATIONS = ("auto", "keras", "fused")
+IMPLEMENTATIONS = ("auto", "keras", "fused", "fused_bf16")
 
 # The XLA-compiled recurrence is specialised to the number of time steps; padding it (internally,
 # after every sequence's valid steps, so harmlessly) to a multiple of this bounds the recompiles
@@ -194,7 +194,7 @@ def _t(variable):
     return tf.convert_to_tensor(variable.value)
 
 
-def fused_bilstm_layer(x, lengths, fw, bw, training=False):
+def fused_bilstm_layer(x, lengths, fw, bw, training=False, bf16=False):
     """One bidirectional layer: x (B, T, F) -> (B, T, 2H), zero at padded steps.
 
     ``fw`` / ``bw`` are the stock ``LSTMCell``s whose variables are used.
@@ -204,7 +204,12 @@ def fused_bilstm_layer(x, lengths, fw, bw, training=False):
     # One large matmul for the input projection of every step of both directions.
     W = tf.concat([_t(fw.kernel), _t(bw.kernel)], axis=1)
     b = tf.concat([_t(fw.bias), _t(bw.bias)], axis=0)
-    P = tf.reshape(tf.matmul(tf.reshape(x, tf.stack([B * T, F])), W) + b, tf.stack([B, T, 8 * H]))
+    x2 = tf.reshape(x, tf.stack([B * T, F]))
+    if bf16:  # bfloat16 operands, float32 accumulation and result (and so its gradients)
+        P = tf.cast(tf.matmul(tf.cast(x2, tf.bfloat16), tf.cast(W, tf.bfloat16)), x.dtype)
+    else:
+        P = tf.matmul(x2, W)
+    P = tf.reshape(P + b, tf.stack([B, T, 8 * H]))
     R = tf.stack([_t(fw.recurrent_kernel), _t(bw.recurrent_kernel)])
     return _recurrence(P, R, lengths, training)
 
@@ -229,6 +234,7 @@ class BiLSTMStack(keras.layers.Layer):
         self.dropout = dropout
         resolve_implementation(implementation)  # validate early
         self.implementation = implementation
+        self.supports_masking = True  # outputs are per step: the input mask still applies
         self.layers_ = [
             keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True), name=f"bilstm_{i}")
             for i in range(num_layers)
@@ -243,8 +249,9 @@ class BiLSTMStack(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, mask=None, training=False):
-        if resolve_implementation(self.implementation) == "fused":
-            return self._call_fused(inputs, mask, training)
+        impl = resolve_implementation(self.implementation)
+        if impl.startswith("fused"):
+            return self._call_fused(inputs, mask, training, bf16=impl == "fused_bf16")
         x = inputs
         for i, layer in enumerate(self.layers_):
             x = layer(x, mask=mask, training=training)
@@ -252,7 +259,7 @@ class BiLSTMStack(keras.layers.Layer):
                 x = self.drop(x, training=training)
         return x
 
-    def _call_fused(self, inputs, mask, training):
+    def _call_fused(self, inputs, mask, training, bf16=False):
         x = tf.convert_to_tensor(inputs)
         B, T = tf.shape(x)[0], tf.shape(x)[1]
         if mask is None:
@@ -263,7 +270,7 @@ class BiLSTMStack(keras.layers.Layer):
         Tp = (T + _TIME_QUANTUM - 1) // _TIME_QUANTUM * _TIME_QUANTUM
         x = tf.pad(x, tf.stack([[0, 0], tf.stack([0, Tp - T]), [0, 0]]))
         for i, layer in enumerate(self.layers_):
-            x = fused_bilstm_layer(x, lengths, layer.forward_layer.cell, layer.backward_layer.cell, training)
+            x = fused_bilstm_layer(x, lengths, layer.forward_layer.cell, layer.backward_layer.cell, training, bf16)
             if self.drop is not None and i < self.num_layers - 1:
                 x = self.drop(x, training=training)
         return x[:, :T]

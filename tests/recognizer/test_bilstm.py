@@ -1,0 +1,168 @@
+"""The fused BiLSTM stack computes what the stock Keras layers compute, from the same weights.
+
+Tolerance (float32): an element of a result may differ from the stock layer's by at most
+``2e-5 * (1 + max |stock result|)``. Both compute the same function in float32 but sum in a
+different order (the input projection is one matmul over all steps, separate from the recurrent
+one; the recurrent-kernel gradient is one matmul over all steps instead of a sum of per-step
+ones; oneDNN / Eigen / XLA block their dot products differently). Each step's rounding error is a
+few ulps of the dot products (K = features + units terms) and it is carried through up to T steps
+of recurrence and back-propagation, so the differences seen are ~1e-7 relative (2e-6 absolute on
+gradients of magnitude ~10): the bound leaves a 10x margin while a real error (a wrong gate, a
+missed mask, an off-by-one step) shows up at 1e-2 or more.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from recognizer.bilstm import BiLSTMStack, resolve_implementation
+
+F, H = 6, 5
+
+
+def _close(actual, expected, scale=2e-5, what=""):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, what
+    bound = scale * (1.0 + np.abs(expected).max())
+    err = np.abs(actual - expected).max()
+    assert err <= bound, f"{what}: max |diff| {err:.3g} > {bound:.3g}"
+
+
+def _pair(layers, dropout=0.0, seed=0, feat=F):
+    keras.utils.set_random_seed(seed)
+    stock = BiLSTMStack(H, layers, dropout=dropout, implementation="keras")
+    stock.build((None, None, feat))
+    fused = BiLSTMStack(H, layers, dropout=dropout, implementation="fused")
+    fused.build((None, None, feat))
+    rng = np.random.default_rng(seed)
+    for s, f in zip(stock.weights, fused.weights):
+        # Random (not just initial) weights, biases included, so every gate matters.
+        value = rng.normal(0.0, 0.5, s.shape).astype("float32")
+        s.assign(value)
+        f.assign(value)
+    return stock, fused
+
+
+def _run(layer, x, mask, upstream, training):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, mask=None if mask is None else tf.constant(mask), training=training)
+        m = 1.0 if mask is None else tf.cast(mask, tf.float32)[:, :, None]
+        loss = tf.reduce_sum(y * upstream * m)  # the model masks padded outputs
+    grads = tape.gradient(loss, [x] + layer.trainable_weights)
+    return y.numpy(), [g.numpy() for g in grads]
+
+
+def _data(lengths, T, seed=1, feat=F):
+    rng = np.random.default_rng(seed)
+    B = len(lengths)
+    x = rng.normal(size=(B, T, feat)).astype("float32")
+    mask = np.arange(T)[None, :] < np.asarray(lengths)[:, None]
+    x[~mask] = rng.normal(size=x[~mask].shape) * 100  # padding content must not matter
+    upstream = rng.normal(size=(B, T, 2 * H)).astype("float32")
+    return x, mask, upstream
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_matches_stock_outputs_and_gradients(layers, padded, training):
+    stock, fused = _pair(layers)
+    lengths = [11, 1, 7, 10] if padded else [11] * 4
+    x, mask, up = _data(lengths, 11)
+    mask = mask if padded else None
+    ys, gs = _run(stock, x, mask, up, training)
+    yf, gf = _run(fused, x, mask, up, training)
+    m = np.ones(ys.shape[:2], bool) if mask is None else mask
+    _close(yf[m], ys[m], what="outputs at valid steps")
+    assert np.isfinite(yf).all()
+    names = ["inputs"] + [w.path for w in stock.trainable_weights]
+    assert len(gf) == len(gs) == 1 + 6 * layers
+    for name, a, b in zip(names, gf, gs):
+        _close(a, b, what=f"gradient of {name}")
+
+
+def test_padding_never_reaches_valid_steps():
+    _, fused = _pair(3)
+    lengths = [9, 1, 4]
+    x, mask, up = _data(lengths, 9)
+    y_batch, g_batch = _run(fused, x, mask, up, True)
+    assert np.abs(y_batch[~mask]).max() == 0.0  # padded outputs are zero (as stock), finite
+    assert np.abs(g_batch[0][~mask]).max() == 0.0  # and nothing flows back into padded inputs
+    for b, n in enumerate(lengths):
+        # The same sequence alone, unpadded: the backward direction starts at its own last step.
+        y_one, g_one = _run(fused, x[b : b + 1, :n], None, up[b : b + 1, :n], True)
+        _close(y_batch[b, :n], y_one[0], what=f"outputs of sequence {b}")
+        _close(g_batch[0][b, :n], g_one[0][0], what=f"input gradient of sequence {b}")
+
+
+def test_sub_layers_keep_the_stock_weight_layout_and_round_trip(tmp_path):
+    def model(impl):
+        keras.utils.set_random_seed(3)
+        inputs = keras.Input((None, F))
+        return keras.Model(inputs, BiLSTMStack(H, 2, implementation=impl, name="stack")(inputs))
+
+    fused, stock = model("fused"), model("keras")
+    rng = np.random.default_rng(3)
+    for w in fused.weights:
+        w.assign(rng.normal(0.0, 0.5, w.shape).astype("float32"))
+    # The same stock sub-layers in both: Bidirectional(LSTM) x 2, kernel / recurrent / bias each.
+    assert [w.shape for w in fused.weights] == [w.shape for w in stock.weights]
+    assert len(fused.weights) == 12
+    assert any("bilstm_1/backward_lstm" in w.path and w.path.endswith("recurrent_kernel") for w in fused.weights)
+    fused.save_weights(tmp_path / "fused.weights.h5")
+    stock.load_weights(tmp_path / "fused.weights.h5")
+    x = np.random.default_rng(4).normal(size=(2, 7, F)).astype("float32")
+    _close(fused(x).numpy(), stock(x).numpy(), what="fused-trained weights in the stock layers")
+    stock.save_weights(tmp_path / "stock.weights.h5")
+    again = model("fused")
+    again.load_weights(tmp_path / "stock.weights.h5")
+    _close(again(x).numpy(), stock(x).numpy(), what="stock weights in the fused layer")
+
+
+def test_config_and_auto():
+    stack = BiLSTMStack(H, 2, dropout=0.1, implementation="fused")
+    config = stack.get_config()
+    assert config["implementation"] == "fused"
+    clone = BiLSTMStack.from_config(config)
+    assert (clone.units, clone.num_layers, clone.dropout, clone.implementation) == (H, 2, 0.1, "fused")
+    assert BiLSTMStack(H, 1).implementation == "auto"
+    expected = "keras" if tf.config.list_logical_devices("GPU") else "fused"
+    assert resolve_implementation("auto") == expected
+    with pytest.raises(ValueError):
+        BiLSTMStack(H, 1, implementation="cudnn")
+
+
+def test_dropout_between_layers_trains():
+    _, fused = _pair(2, dropout=0.5)
+    x, mask, up = _data([6, 3], 6)
+    y_train, grads = _run(fused, x, mask, up, True)
+    y_eval, _ = _run(fused, x, mask, up, False)
+    assert np.isfinite(y_train).all() and all(np.isfinite(g).all() for g in grads)
+    assert not np.allclose(y_train, y_eval)  # dropout is active in training only
+
+
+def test_bf16_projection_is_close():
+    """``fused_bf16`` (opt-in) rounds the input-projection operands to bfloat16 (8 significant
+    bits: relative error 2^-9 per operand) and accumulates in float32; the state stays float32.
+    A dot product of K terms then errs by ~2^-9 * sqrt(K) * typical term relative to its scale,
+    carried through the recurrence: we allow 3e-2 of the largest magnitude; sign errors or a
+    wrong gate would be O(1)."""
+    stock, fused = _pair(2)
+    bf16 = BiLSTMStack(H, 2, implementation="fused_bf16")
+    bf16.build((None, None, F))
+    for s, b in zip(stock.weights, bf16.weights):
+        b.assign(s)
+    x, mask, up = _data([8, 5, 2], 8)
+    ys, gs = _run(stock, x, mask, up, True)
+    yb, gb = _run(bf16, x, mask, up, True)
+    _close(yb[mask], ys[mask], scale=3e-2, what="bf16 outputs")
+    for a, b in zip(gb, gs):
+        _close(a, b, scale=3e-2, what="bf16 gradients")
