@@ -7,6 +7,7 @@ waveform in [-1, 1] at the rate the feature config asks for. Bad files raise
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,28 @@ def _check_file(path: str) -> None:
         raise InputError(path, "file not found")
     if os.path.getsize(path) == 0:
         raise InputError(path, "empty file")
+
+
+def _wav_shortfall(path: str) -> tuple[int, int] | None:
+    """(bytes promised, bytes present) of a RIFF/WAVE data chunk cut short, else None.
+
+    libsndfile quietly reads what is there; a recording cut off mid-write is still a damaged
+    file, and the user should hear about it rather than get a transcript of part of it.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RIFF" or handle.seek(8) != 8 or handle.read(4) != b"WAVE":
+            return None
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return None
+            chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                present = size - handle.tell()
+                # 0 and 0xFFFFFFFF mark streamed files whose writer never filled the size in
+                return (length, present) if 0 < length < 0xFFFFFFFF and present < length else None
+            handle.seek(length + (length & 1), os.SEEK_CUR)
 
 
 def _reason(error: Exception) -> str:
@@ -63,10 +86,14 @@ def resample(waveform: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarr
 def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     """Mono float32 waveform in [-1, 1] at ``sample_rate``; channels are averaged.
 
-    A file whose header promises more samples than it holds gives the samples that are there.
+    A WAV file whose header promises more audio than it holds is an error ("truncated").
     """
     path = os.fspath(path)
     _check_file(path)
+    shortfall = _wav_shortfall(path) if path.lower().endswith((".wav", ".wave")) else None
+    if shortfall:
+        promised, present = shortfall
+        raise InputError(path, f"truncated wav (header promises {promised} bytes of audio, file holds {present})")
     data, rate = _read_any(path)
     if data.size == 0:
         raise InputError(path, "no audio samples")

@@ -2,7 +2,8 @@
 
 Transcripts go to stdout, progress and logs to stderr. An input that cannot be read gives a
 one-line error (in jsonl: ``{"path", "error"}`` on its own line), the other inputs still run, and
-the exit status is 1. Usage errors and unusable models or manifests exit with 2.
+the exit status is 1 (for ``train``: the run finishes without the samples it could not use).
+Usage errors and unusable models or manifests exit with 2.
 """
 from __future__ import annotations
 
@@ -115,8 +116,11 @@ def cmd_train(args) -> int:
         recipe.train.epochs = args.epochs
     if args.name:
         recipe.name = args.name
-    train(recipe, args.train, args.dev, args.out, resume=args.resume, progress=args.progress)
-    return 0
+    bundle = train(recipe, args.train, args.dev, args.out, resume=args.resume, progress=args.progress)
+    skipped = bundle.training.get("skipped_samples", 0)
+    if skipped:
+        print(f"recognizer train: {skipped} input(s) could not be used (listed above)", file=sys.stderr)
+    return EXIT_INPUT_ERRORS if skipped else 0
 
 
 COMMANDS = {"transcribe": cmd_recognise, "read": cmd_recognise, "evaluate": cmd_evaluate, "train": cmd_train}

@@ -352,8 +352,10 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     trainer = Trainer(bundle, train_entries, dev_entries, out, recipe.train, augment=augment,
                       progress=progress, log=log, strategy=strategy)
     state = trainer.fit(resume=resume)
+    skipped = len(train_problems) + len(dev_problems) + len(trainer.train_set.skipped) + len(trainer.dev_set.skipped)
     bundle.training.update({"epochs": state.epoch, "best_epoch": state.best_epoch, "history": state.history,
-                            "train_samples": len(trainer.train_set), "dev_samples": len(trainer.dev_set)})
+                            "train_samples": len(trainer.train_set), "dev_samples": len(trainer.dev_set),
+                            "skipped_samples": skipped})
     config = json.loads((Path(out) / "config.json").read_text(encoding="utf-8"))
     config["training"] = bundle.training
     write_json_atomic(Path(out) / "config.json", config)

@@ -180,3 +180,43 @@ def test_no_warnings_on_stderr(media_dir, audio_bundle_dir, tmp_path):
                           capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.count("\n") == 1
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_every_kind_of_bad_input_gets_one_line_and_the_rest_still_run(capsys, media_dir, audio_bundle_dir,
+                                                                     image_bundle_dir, tmp_path):
+    """The bad inputs that issue 1 lists, through the command line."""
+    import numpy as np
+    import soundfile
+
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, np.sin(np.arange(8000) / 5).astype(np.float32) * 0.3, 8000, subtype="PCM_16")
+    (tmp_path / "truncated.wav").write_bytes(whole.read_bytes()[:5000])
+    soundfile.write(tmp_path / "zero.wav", np.zeros(0, np.float32), 8000)
+    audio_bad = {"missing.wav": "file not found", "empty.wav": "empty file", "text.wav": "not a readable audio file",
+                 "truncated.wav": "truncated wav", "zero.wav": "no audio samples"}
+    paths = [media_dir / "medium.wav"] + [
+        (media_dir if (media_dir / n).exists() or n == "missing.wav" else tmp_path) / n for n in audio_bad]
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", *paths)
+    assert code == 1 and "Traceback" not in err
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert "text" in objects[0]
+    for obj, path, problem in zip(objects[1:], paths[1:], audio_bad.values()):
+        assert obj == {"path": str(path), "error": obj["error"]} and obj["error"].startswith(f"{path}: {problem}")
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == len(audio_bad)
+
+    images = [media_dir / "line_short.png", media_dir / "tiny.png", media_dir / "corrupt.png"]
+    code, out, err = run(capsys, "read", "--model", image_bundle_dir, *images)
+    assert code == 1 and "Traceback" not in err
+    assert out.count("\n") == 1 and out.startswith(f"{images[0]}\t")
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors[0].startswith(f"error: {images[1]}: image too small (1x1)")
+    assert errors[1].startswith(f"error: {images[2]}: not a readable image")
+
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text(f"path\ttext\n{media_dir / 'medium.wav'}\tab\ngone.wav\tab\n")
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)
+    assert code == 1 and "Traceback" not in err
+    assert f"{manifest}:3: file not found: gone.wav" in err and "1 samples, 1 failed" in out
+    manifest.write_text("path\ttranscript\nx.wav\tab\n")
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)
+    assert code == 2 and err.strip().endswith(f"{manifest}:1: header lacks column(s) text (has: path, transcript)")

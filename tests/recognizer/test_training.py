@@ -121,15 +121,18 @@ def test_bad_samples_are_skipped_and_counted(mnist_lines, tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     rows.append({"path": str(tmp_path / "broken.png"), "text": "123"})
     rows.append({"path": rows[0]["path"], "text": "1" * 400})  # far too long for its image under CTC
+    rows.append({"path": rows[1]["path"], "text": "4a2"})  # a letter in a digits-only alphabet
     write_manifest(tmp_path / "train.tsv", rows)
     messages = []
-    recipe = Recipe.from_dict({**SMALL, "train": {**SMALL["train"], "epochs": 1}})
+    recipe = Recipe.from_dict({**SMALL, "alphabet": {"chars": list(" 0123456789")},
+                               "train": {**SMALL["train"], "epochs": 1}})
     train(recipe, tmp_path / "train.tsv", mnist_lines / "dev.tsv", tmp_path / "run", progress=False,
           log=messages.append)
     skipped = [m for m in messages if m.startswith("skipped")]
     assert any("broken.png" in m and "not a readable image" in m for m in skipped)
     assert any("output frames" in m for m in skipped)
-    assert any("training on 40 samples (2 skipped)" in m for m in messages)
+    assert any(rows[1]["path"] in m and "not in the alphabet: 'a'" in m for m in skipped)
+    assert any("training on 40 samples (3 skipped)" in m for m in messages)
 
 
 def test_ctc_frames_needed_counts_a_blank_between_repeats():
