@@ -145,15 +145,18 @@ def torch_worker():
 
 
 class TorchPeer:
-    def __init__(self, venv: Path):
+    def __init__(self, venv: Path, omp_wait: str):
         python = venv / "bin" / "python"
         if not python.exists():
             print(f"creating the PyTorch peer's venv in {venv} (pip install torch==2.13.0 numpy) ...",
                   file=sys.stderr)
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
             subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0", "numpy"], check=True)
+        env = dict(os.environ)
+        if omp_wait != "default":
+            env["OMP_WAIT_POLICY"] = omp_wait.upper()
         self.proc = subprocess.Popen([str(python), __file__, "--torch-worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, env=env)
 
     def ask(self, **req):
         self.proc.stdin.write(json.dumps(req) + "\n")
@@ -177,9 +180,9 @@ class TorchPeer:
 
 
 def tf_contestant(name, cfg, impl):
+    import keras
     import numpy as np
     import tensorflow as tf
-    import keras
 
     from recognizer.model import ModelConfig, build_model
 
@@ -234,11 +237,15 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, help="batch size of the speech configuration (default 16)")
     ap.add_argument("--frames", type=int, help="frames per input of the speech configuration (default 400)")
     ap.add_argument("--configs", default="speech,handwriting")
-    ap.add_argument("--impls", default="fused,keras", help="our BiLSTMStack implementations to time")
+    ap.add_argument("--impls", default="fused,fused_bf16,keras", help="our BiLSTMStack implementations to time")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke test")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--no-infer", action="store_true", help="training only")
     ap.add_argument("--torch-venv", type=Path, default=DEFAULT_TORCH_VENV)
+    ap.add_argument("--torch-omp-wait", choices=["passive", "active", "default"], default="passive",
+                    help="OMP_WAIT_POLICY of the PyTorch peer. Default passive: when other jobs share the "
+                         "cores, OpenMP's spinning barriers (the default) slow PyTorch 10-100x on this "
+                         "machine; passive costs it little on an idle machine")
     ap.add_argument("--verbose", action="store_true", help="print every step's time")
     ap.add_argument("--warmup", type=int, default=4, help="untimed steps per contestant and mode")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -261,7 +268,8 @@ def main(argv=None):
     impls = args.impls.split(",")
     modes = ["train"] if args.no_infer else ["train", "infer"]
 
-    torch_peer = None if args.no_torch else TorchPeer(args.torch_venv)
+    load_before = os.getloadavg()
+    torch_peer = None if args.no_torch else TorchPeer(args.torch_venv, args.torch_omp_wait)
     contestants = {}  # (config, who) -> dict(train=, infer=)
     info = {}
     for cname, cfg in configs.items():
@@ -304,6 +312,11 @@ def main(argv=None):
     results = []
     print(f"TensorFlow {tf.__version__}, torch {info.get('torch', {}).get('version', '-')}, "
           f"{os.cpu_count()} CPUs; median of {args.rounds} rounds x {args.steps} steps, interleaved")
+    load_after = os.getloadavg()
+    print(f"load average (1 min) before {load_before[0]:.1f}, after {load_after[0]:.1f}"
+          + ("" if args.no_torch else f"; torch OMP_WAIT_POLICY {args.torch_omp_wait}"))
+    if max(load_before[0], load_after[0]) > (os.cpu_count() or 1):
+        print("WARNING: other jobs were using the cores; absolute numbers are low, ratios are noisier")
     for cname, cfg in configs.items():
         B, T, unit = cfg["batch"], cfg["frames"], cfg["unit"]
         print(f"\n{cname}: batch {B} x {T} {unit} x {cfg['features']}, conv {cfg['channels']} strides "
@@ -323,10 +336,11 @@ def main(argv=None):
                 extra = ""
                 if cname == "speech" and mode == "infer":
                     extra = f"   RTF {B * T / rate / (B * T * 0.01):.5f}"
-                print(f"    {who:8s} {rate / 1000:8.2f} k{extra}")
-            for base in [w for w in rates if w != "fused"]:
-                if "fused" in rates:
-                    print(f"    fused / {base}: {rates['fused'] / rates[base]:.2f}x")
+                print(f"    {who:10s} {rate / 1000:8.2f} k{extra}")
+            ours = [w for w in rates if w.startswith("fused")]
+            for mine in ours:
+                for base in [w for w in rates if w not in ours]:
+                    print(f"    {mine} / {base}: {rates[mine] / rates[base]:.2f}x")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
