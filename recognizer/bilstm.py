@@ -217,7 +217,8 @@ def _recurrence(P, Rf, Rb, lengths, training):
 
 
 def _t(variable):
-    return tf.convert_to_tensor(variable.value)
+    # float32 whatever the dtype policy: the fused path keeps its arithmetic and state in float32.
+    return tf.cast(tf.convert_to_tensor(variable.value), tf.float32)
 
 
 def fused_bilstm_layer(x, lengths, fw, bw, training=False, bf16=False):
@@ -285,7 +286,7 @@ class BiLSTMStack(keras.layers.Layer):
         return x
 
     def _call_fused(self, inputs, mask, training, bf16=False):
-        x = tf.convert_to_tensor(inputs)
+        x = tf.cast(inputs, tf.float32)
         B, T = tf.shape(x)[0], tf.shape(x)[1]
         if mask is None:
             lengths = tf.fill(tf.reshape(B, [1]), T)
@@ -298,7 +299,7 @@ class BiLSTMStack(keras.layers.Layer):
             x = fused_bilstm_layer(x, lengths, layer.forward_layer.cell, layer.backward_layer.cell, training, bf16)
             if self.drop is not None and i < self.num_layers - 1:
                 x = self.drop(x, training=training)
-        return x[:, :T]
+        return tf.cast(x[:, :T], inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2 * self.units,)

@@ -166,3 +166,21 @@ def test_bf16_projection_is_close():
     _close(yb[mask], ys[mask], scale=3e-2, what="bf16 outputs")
     for a, b in zip(gb, gs):
         _close(a, b, scale=3e-2, what="bf16 gradients")
+
+
+def test_fused_under_a_mixed_precision_policy():
+    """Float32 arithmetic inside whatever the policy; output in the layer's compute dtype."""
+    stock, fused = _pair(1)
+    x, mask, _ = _data([7, 4], 7)
+    ref = stock(tf.constant(x), mask=tf.constant(mask)).numpy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = BiLSTMStack(H, 1, implementation="fused")
+        mixed.build((None, None, F))
+        for s, m in zip(stock.weights, mixed.weights):
+            m.assign(s)
+        y = mixed(tf.constant(x, tf.bfloat16), mask=tf.constant(mask))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert y.dtype == tf.bfloat16
+    _close(tf.cast(y, tf.float32).numpy()[mask], ref[mask], scale=3e-2, what="mixed-precision outputs")
