@@ -249,8 +249,9 @@ class BiLSTMStack(keras.layers.Layer):
     The mask must be a padding mask (each row: valid steps, then padding). Outputs at padded steps
     are zero.
 
-    ``implementation``: ``"keras"`` (stock layers), ``"fused"`` (the fast CPU path above) or
-    ``"auto"`` (stock when a GPU is visible, fused otherwise).
+    ``implementation``: ``"keras"`` (stock layers), ``"fused"`` (the fast CPU path above),
+    ``"fused_bf16"`` (opt-in: bfloat16 input projections) or ``"auto"`` (stock when a GPU is
+    visible, fused otherwise). Weights are the same variables whichever is chosen.
     """
 
     def __init__(self, units: int, num_layers: int, dropout: float = 0.0, implementation: str = "auto", **kwargs):

@@ -248,6 +248,8 @@ def main(argv=None):
                          "machine; passive costs it little on an idle machine")
     ap.add_argument("--verbose", action="store_true", help="print every step's time")
     ap.add_argument("--warmup", type=int, default=4, help="untimed steps per contestant and mode")
+    ap.add_argument("--intra-threads", type=int, default=0, help="TensorFlow intra-op threads (0: one per core)")
+    ap.add_argument("--inter-threads", type=int, default=0, help="TensorFlow inter-op threads (0: one per core)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -268,6 +270,10 @@ def main(argv=None):
     impls = args.impls.split(",")
     modes = ["train"] if args.no_infer else ["train", "infer"]
 
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_threads)
     load_before = os.getloadavg()
     torch_peer = None if args.no_torch else TorchPeer(args.torch_venv, args.torch_omp_wait)
     contestants = {}  # (config, who) -> dict(train=, infer=)
@@ -306,8 +312,6 @@ def main(argv=None):
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     if torch_peer:
         torch_peer.close()
-
-    import tensorflow as tf
 
     results = []
     print(f"TensorFlow {tf.__version__}, torch {info.get('torch', {}).get('version', '-')}, "
