@@ -186,6 +186,7 @@ def test_cli_train_writes_a_bundle_that_transcribe_loads(tmp_path):
     recipe.write_text(json.dumps({
         "features": {"kind": "log_mel", "sample_rate": 8000, "n_fft": 256, "win_length": 200, "hop_length": 80,
                      "n_mels": 40},
+        "alphabet": {"chars": list(" abcdefghijklmnopqrstuvwxyz")},
         "model": {"frontend": "conv1d", "conv_channels": [16], "conv_strides": [2], "lstm_units": 16,
                   "lstm_layers": 1},
         "train": {"epochs": 1}}))
