@@ -118,18 +118,20 @@ class FeatureDataset:
     def entry(self, index: int) -> Entry:
         return self.items[index].entry
 
+    def sequence(self, index: int) -> FeatureSeq:
+        """The unaugmented features of one sample, with their mapping to source positions."""
+        variant = self.items[index].variants[self._base_variant()]
+        return self.extractor.extract(variant) if isinstance(self.augment, ImageAugmentConfig) else variant
+
     def features(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Frames of one sample: augmented when ``rng`` is given and augmentation is configured."""
         item = self.items[index]
-        if isinstance(self.augment, ImageAugmentConfig):
-            image = item.variants[0]
-            if rng is not None:
-                image = augment_image(image, rng, self.augment)
-            return self.extractor.extract(image).frames
-        if rng is None or not isinstance(self.augment, AudioAugmentConfig):
-            return item.variants[self._base_variant()].frames
-        frames = item.variants[rng.integers(len(item.variants))].frames
-        return mask_frames(frames, rng, self.augment)
+        if rng is not None and isinstance(self.augment, ImageAugmentConfig):
+            return self.extractor.extract(augment_image(item.variants[0], rng, self.augment)).frames
+        if rng is not None and isinstance(self.augment, AudioAugmentConfig):
+            frames = item.variants[rng.integers(len(item.variants))].frames
+            return mask_frames(frames, rng, self.augment)
+        return self.sequence(index).frames
 
     def _base_variant(self) -> int:
         speeds = self.augment.speeds if isinstance(self.augment, AudioAugmentConfig) else (1.0,)

@@ -101,12 +101,12 @@ class Trainer:
         self.train_set = FeatureDataset(train, extractor, encode, augment=augment, progress=progress,
                                         desc="train features", log=self.log)
         self.dev_set = FeatureDataset(dev, extractor, encode, progress=progress, desc="dev features", log=self.log)
-        model_config = bundle.model_config
+        def too_long(frames: int, labels: np.ndarray) -> str | None:
+            needed, available = ctc_frames_needed(labels), bundle.model_config.output_length(frames)
+            return f"transcript needs {needed} output frames, input gives {available}" if needed > available else None
+
         for dataset in (self.train_set, self.dev_set):
-            dataset.drop_if(lambda frames, labels: (
-                f"transcript needs {ctc_frames_needed(labels)} output frames, input gives "
-                f"{model_config.output_length(frames)}")
-                if ctc_frames_needed(labels) > model_config.output_length(frames) else None)
+            dataset.drop_if(too_long)
         if not len(self.train_set):
             raise ValueError("no usable training samples")
         if not len(self.dev_set):
@@ -208,11 +208,7 @@ class Trainer:
 
     def evaluate_dev(self) -> dict[str, float]:
         """Greedy dev CER and WER with the current weights."""
-        seqs = {}
-        for i in range(len(self.dev_set)):
-            item = self.dev_set.items[i]
-            seqs[i] = item.variants[0] if hasattr(item.variants[0], "frames") else self.dev_set.extractor.extract(item.variants[0])
-        decoded = self.recognizer.decode_features(seqs)
+        decoded = self.recognizer.decode_features({i: self.dev_set.sequence(i) for i in range(len(self.dev_set))})
         refs = [self.dev_set.entry(i).text for i in range(len(self.dev_set))]
         hyps = [decoded[i].text for i in range(len(self.dev_set))]
         refs = [self.bundle.alphabet.normalise(r) for r in refs]
