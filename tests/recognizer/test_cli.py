@@ -170,10 +170,6 @@ def _script():
     return [str(script)] if script.exists() else [sys.executable, "-m", "recognizer.cli"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model.py RecognizerNet.call passes mask= to BiLSTMStack, which does not set "
-    "supports_masking (bilstm.py), so Keras prints a UserWarning ('will therefore destroy the mask "
-    "information') to the user's stderr on every CLI run"))
 def test_no_warnings_on_stderr(media_dir, audio_bundle_dir, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     done = subprocess.run(_script() + ["transcribe", "--model", str(audio_bundle_dir), str(media_dir / "short.wav")],
