@@ -24,11 +24,19 @@ class AudioAugmentConfig(JsonConfig):
     freq_masks: int = 2
     freq_mask_width: int = 8  # widest frequency mask, in bins
     noise_snr_db: tuple[float, float] | None = None  # (min, max) white-noise SNR; None: no noise
-    gain_db: tuple[float, float] = (-6.0, 6.0)  # (min, max) uniform gain
+    # (min, max) uniform gain; off by default: per-utterance normalisation of the log-mel features
+    # cancels a gain change except where it clips or nears the log floor
+    gain_db: tuple[float, float] | None = None
+
+    @property
+    def on_waveform(self) -> bool:
+        """Whether :func:`augment_waveform` has anything to do (then features are redrawn each epoch)."""
+        return self.gain_db is not None or self.noise_snr_db is not None
 
     def __post_init__(self) -> None:
         self.speeds = tuple(float(s) for s in self.speeds)
-        self.gain_db = tuple(float(g) for g in self.gain_db)
+        if self.gain_db is not None:
+            self.gain_db = tuple(float(g) for g in self.gain_db)
         if self.noise_snr_db is not None:
             self.noise_snr_db = tuple(float(s) for s in self.noise_snr_db)
         if not self.speeds or min(self.speeds) <= 0:
@@ -61,7 +69,9 @@ def augment_waveform(waveform: np.ndarray, rng: np.random.Generator, config: Aud
     factor in ``config.speeds`` with :func:`speed_perturb` (cacheable) and pick one per epoch.
     The result stays float32 in [-1, 1] (clipped, as a real recording would be).
     """
-    y = np.asarray(waveform, dtype=np.float32) * np.float32(10.0 ** (rng.uniform(*config.gain_db) / 20.0))
+    y = np.asarray(waveform, dtype=np.float32)
+    if config.gain_db is not None:
+        y = y * np.float32(10.0 ** (rng.uniform(*config.gain_db) / 20.0))
     if config.noise_snr_db is not None and y.size:
         power = float(np.mean(y.astype(np.float64) ** 2))
         if power > 0:

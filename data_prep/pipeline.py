@@ -1,9 +1,10 @@
 """The training and evaluation input pipeline: features computed once, batches bucketed by length.
 
 :class:`FeatureDataset` reads a manifest's files once through an extractor and keeps what is
-expensive to recompute: features (for audio, one copy per speed-perturbation factor) or, when
-image augmentation is on, the gray line images, which are augmented and re-normalised each epoch
-because geometric distortions must happen before the line is cropped and scaled. Inputs that cannot
+expensive to recompute: features (for audio, one copy per speed-perturbation factor), or the raw
+signals where augmentation must act before feature extraction: gray line images, which are
+distorted and re-normalised each epoch because geometry must change before the line is cropped and
+scaled, and waveforms when gain or noise augmentation is on. Inputs that cannot
 be read are skipped with a one-line warning each and counted; they never stop a run.
 
 Batches are built from length-sorted runs of the data so that little of each batch is padding,
@@ -18,7 +19,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from data_prep.augment_audio import AudioAugmentConfig, mask_frames, speed_perturb
+from data_prep.augment_audio import AudioAugmentConfig, augment_waveform, mask_frames, speed_perturb
 from data_prep.augment_image import ImageAugmentConfig, augment_image
 from data_prep.errors import InputError
 from data_prep.features import Extractor, FeatureSeq
@@ -40,7 +41,7 @@ class Batch:
 class _Item:
     entry: Entry
     labels: np.ndarray
-    variants: list  # FeatureSeq per speed factor, or the gray image when augmenting images
+    variants: list  # per speed factor: FeatureSeq, or the raw signal when augmenting before extraction
     length: int  # frames of the unperturbed features
     shortest: int  # frames the CTC feasibility check uses (see FeatureDataset.drop_if)
 
@@ -62,19 +63,25 @@ class FeatureDataset:
         log = log or (lambda message: print(message, file=sys.stderr))
         speeds = augment.speeds if isinstance(augment, AudioAugmentConfig) else (1.0,)
         keep_images = isinstance(augment, ImageAugmentConfig)
+        # raw signals are kept where augmentation must act before feature extraction
+        self._raw = keep_images or (isinstance(augment, AudioAugmentConfig) and augment.on_waveform)
         for entry in tqdm(entries, desc=desc, unit="file", disable=not progress, file=sys.stderr, leave=False):
             try:
                 labels = np.asarray(encode(entry.text), dtype=np.int32)
                 raw = extractor.load(entry.path)
-                variants = [raw] if keep_images else self._variants(raw, speeds, entry.path)
-                base = extractor.extract(raw) if keep_images else variants[speeds.index(1.0) if 1.0 in speeds else 0]
+                if keep_images:
+                    variants, lengths = [raw], [len(extractor.extract(raw))]
+                else:
+                    signals = [raw if speed == 1.0 else speed_perturb(raw, speed, extractor.config.sample_rate)
+                               for speed in speeds]
+                    seqs = [extractor.extract(signal) for signal in signals]
+                    variants, lengths = (signals if self._raw else seqs), [len(seq) for seq in seqs]
             except (InputError, ValueError) as error:
                 message = str(error) if isinstance(error, InputError) else f"{entry.path}: {error}"
                 self.skipped.append(message)
                 log(f"skipped {message}")
                 continue
-            shortest = len(base) if keep_images else min(len(v) for v in variants)
-            self.items.append(_Item(entry, labels, variants, len(base), shortest))
+            self.items.append(_Item(entry, labels, variants, lengths[self._base_variant()], min(lengths)))
         self._log = log
 
     def drop_if(self, reason: Callable[[int, np.ndarray], str | None]) -> int:
@@ -98,16 +105,6 @@ class FeatureDataset:
         self.items = kept
         return dropped
 
-    def _variants(self, raw: np.ndarray, speeds: Sequence[float], path: str) -> list[FeatureSeq]:
-        out = []
-        for speed in speeds:
-            signal = raw if speed == 1.0 else speed_perturb(raw, speed, self.extractor.config.sample_rate)
-            try:
-                out.append(self.extractor.extract(signal))
-            except ValueError as error:
-                raise InputError(path, str(error)) from None
-        return out
-
     def __len__(self) -> int:
         return len(self.items)
 
@@ -121,7 +118,7 @@ class FeatureDataset:
     def sequence(self, index: int) -> FeatureSeq:
         """The unaugmented features of one sample, with their mapping to source positions."""
         variant = self.items[index].variants[self._base_variant()]
-        return self.extractor.extract(variant) if isinstance(self.augment, ImageAugmentConfig) else variant
+        return self.extractor.extract(variant) if self._raw else variant
 
     def features(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Frames of one sample: augmented when ``rng`` is given and augmentation is configured."""
@@ -129,8 +126,10 @@ class FeatureDataset:
         if rng is not None and isinstance(self.augment, ImageAugmentConfig):
             return self.extractor.extract(augment_image(item.variants[0], rng, self.augment)).frames
         if rng is not None and isinstance(self.augment, AudioAugmentConfig):
-            frames = item.variants[rng.integers(len(item.variants))].frames
-            return mask_frames(frames, rng, self.augment)
+            variant = item.variants[rng.integers(len(item.variants))]
+            if self._raw:
+                variant = self.extractor.extract(augment_waveform(variant, rng, self.augment))
+            return mask_frames(variant.frames, rng, self.augment)
         return self.sequence(index).frames
 
     def _base_variant(self) -> int:

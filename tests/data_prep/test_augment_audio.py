@@ -53,6 +53,13 @@ def test_augment_waveform_is_seeded():
     np.testing.assert_array_equal(x, tone())  # input untouched
 
 
+def test_waveform_augmentation_is_off_unless_asked_for():
+    x = tone()
+    assert not AudioAugmentConfig().on_waveform
+    np.testing.assert_array_equal(augment_waveform(x, np.random.default_rng(0), AudioAugmentConfig()), x)
+    assert AudioAugmentConfig(gain_db=(-3, 3)).on_waveform and AudioAugmentConfig(noise_snr_db=(5, 9)).on_waveform
+
+
 def test_gain_and_noise_levels():
     x = tone()
     loud = augment_waveform(x, np.random.default_rng(0), AudioAugmentConfig(gain_db=(6, 6)))
@@ -63,8 +70,8 @@ def test_gain_and_noise_levels():
     assert snr == pytest.approx(20, abs=0.5)
     clipped = augment_waveform(x * 3, np.random.default_rng(0), AudioAugmentConfig(gain_db=(6, 6)))
     assert np.abs(clipped).max() <= 1.0
-    gains = [np.abs(augment_waveform(x, np.random.default_rng(s), AudioAugmentConfig())).max() / 0.3
-             for s in range(50)]
+    config = AudioAugmentConfig(gain_db=(-6, 6))
+    gains = [np.abs(augment_waveform(x, np.random.default_rng(s), config)).max() / 0.3 for s in range(50)]
     assert 10 ** (-6 / 20) - 1e-4 <= min(gains) < 0.7 and 1.4 < max(gains) <= 10 ** (6 / 20) + 1e-4
 
 

@@ -347,3 +347,23 @@ def test_augmented_image_batches_stay_within_budget(png_entries):
     for seed in range(4):
         for batch in ds.batches(max_frames=budget, max_batch=8, shuffle=True, seed=seed, augment=True):
             assert len(batch.indices) == 1 or batch.features.shape[0] * batch.features.shape[1] <= budget
+
+
+def test_waveform_augmentation_redraws_features_each_epoch(tmp_path):
+    """Noise must be added to the waveform, before the log-mel features: with it on, the dataset
+    keeps waveforms and two epochs see different features; without augmentation it does not."""
+    from data_prep.audio import save_audio
+    from data_prep.log_mel import LogMelConfig
+
+    rate = 8000
+    t = np.arange(rate) / rate
+    save_audio(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 440 * t), rate)
+    entries = [Entry(path=str(tmp_path / "tone.wav"), text="a")]
+    extractor = make_extractor(LogMelConfig(sample_rate=rate, n_fft=256, win_length=200, hop_length=80, n_mels=20))
+    config = AudioAugmentConfig(speeds=(1.0,), time_masks=0, freq_masks=0, noise_snr_db=(5.0, 10.0))
+    noisy = FeatureDataset(entries, extractor, lambda text: [1], augment=config, progress=False)
+    plain = FeatureDataset(entries, extractor, lambda text: [1], progress=False)
+    np.testing.assert_array_equal(noisy.sequence(0).frames, plain.sequence(0).frames)
+    first, second = (noisy.features(0, np.random.default_rng(seed)) for seed in (1, 2))
+    assert first.shape == second.shape == plain.sequence(0).frames.shape
+    assert not np.allclose(first, second) and not np.allclose(first, plain.sequence(0).frames)
