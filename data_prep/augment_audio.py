@@ -49,7 +49,6 @@ class AudioAugmentConfig(JsonConfig):
             raise ValueError("mask counts and widths must be >= 0")
 
 
-
 def speed_perturb(waveform: np.ndarray, factor: float, sample_rate: int) -> np.ndarray:
     """Kaldi-style speed change: duration scales by ``1/factor`` and pitch by ``factor``.
 

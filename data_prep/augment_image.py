@@ -44,7 +44,6 @@ class ImageAugmentConfig(JsonConfig):
             raise ValueError("probabilities must be in [0, 1]")
 
 
-
 def _warp(img: Image.Image, rng: np.random.Generator, c: ImageAugmentConfig) -> Image.Image:
     """Stretch, slant and rotate about the centre, then shift vertically.
 

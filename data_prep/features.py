@@ -6,10 +6,13 @@ pixels of the original image for lines), so decoders can report timings in the u
 """
 from __future__ import annotations
 
+import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
+
+from data_prep.errors import InputError
 
 
 @dataclass
@@ -32,19 +35,28 @@ class FeatureSeq:
         return self.offset + frame * self.step
 
 
-class Extractor(Protocol):
+class Extractor(ABC):
     """Loading and feature extraction for one modality.
 
     ``load`` reads a file into the raw signal (mono waveform or gray image) and raises
-    :class:`data_prep.errors.InputError` on a bad file; ``extract`` turns the raw signal into
-    frames. Augmentation works on the raw signal between the two.
+    :class:`~data_prep.errors.InputError` on a bad file; ``extract`` turns the raw signal into
+    frames and raises ``ValueError`` for a signal it cannot use. Augmentation works on the raw
+    signal between the two. Calling the extractor on a path does both, and names the file in
+    any error.
     """
 
     modality: str  # "audio" or "image"
     feature_dim: int
 
-    def load(self, path: str) -> np.ndarray: ...
+    @abstractmethod
+    def load(self, path: str | os.PathLike) -> np.ndarray: ...
 
+    @abstractmethod
     def extract(self, raw: np.ndarray) -> FeatureSeq: ...
 
-    def __call__(self, path: str) -> FeatureSeq: ...
+    def __call__(self, path: str | os.PathLike) -> FeatureSeq:
+        raw = self.load(path)
+        try:
+            return self.extract(raw)
+        except ValueError as error:
+            raise InputError(path, str(error)) from error

@@ -27,8 +27,7 @@ from PIL import Image
 from scipy import ndimage
 
 from data_prep.config import JsonConfig
-from data_prep.errors import InputError
-from data_prep.features import FeatureSeq
+from data_prep.features import Extractor, FeatureSeq
 from data_prep.image import load_image
 
 INVERT = ("auto", "never", "always")
@@ -62,7 +61,6 @@ class LineConfig(JsonConfig):
     @property
     def feature_dim(self) -> int:
         return self.height
-
 
 
 def _ink_bright(gray: np.ndarray, invert: str) -> np.ndarray:
@@ -139,7 +137,7 @@ def normalise_line(gray: np.ndarray, config: LineConfig) -> tuple[np.ndarray, fl
     return np.ascontiguousarray(out, dtype=np.float32), float(x_offset), float(scale)
 
 
-class ColumnExtractor:
+class ColumnExtractor(Extractor):
     """Line image file or gray array -> columns ``(W', height)`` float32, positions in pixels."""
 
     modality = "image"
@@ -156,10 +154,3 @@ class ColumnExtractor:
         array, x_offset, scale = normalise_line(gray, self.config)
         frames = np.ascontiguousarray(array.T, dtype=np.float32)
         return FeatureSeq(frames=frames, step=1.0 / scale, offset=x_offset, unit="px")
-
-    def __call__(self, path: str | os.PathLike) -> FeatureSeq:
-        gray = self.load(path)
-        try:
-            return self.extract(gray)
-        except ValueError as error:
-            raise InputError(path, str(error)) from error

@@ -16,8 +16,7 @@ import numpy as np
 
 from data_prep.audio import load_audio
 from data_prep.config import JsonConfig
-from data_prep.errors import InputError
-from data_prep.features import FeatureSeq
+from data_prep.features import Extractor, FeatureSeq
 
 NORMALISE = ("utterance", "none")
 
@@ -65,8 +64,7 @@ class LogMelConfig(JsonConfig):
         return self.hop_length / self.sample_rate
 
 
-
-class LogMelExtractor:
+class LogMelExtractor(Extractor):
     """Audio file or waveform -> normalised log-mel frames ``(T, n_mels)`` float32."""
 
     modality = "audio"
@@ -109,10 +107,3 @@ class LogMelExtractor:
             logmel = (logmel - logmel.mean(axis=0)) / np.maximum(logmel.std(axis=0), 1e-3)
         frames = np.ascontiguousarray(logmel, dtype=np.float32)
         return FeatureSeq(frames=frames, step=c.frame_step, offset=0.0, unit="s")
-
-    def __call__(self, path: str | os.PathLike) -> FeatureSeq:
-        waveform = self.load(path)
-        try:
-            return self.extract(waveform)
-        except ValueError as error:
-            raise InputError(path, str(error)) from error

@@ -54,7 +54,6 @@ class ModelConfig(JsonConfig):
         return length
 
 
-
 def _mask(lengths, max_len):
     return tf.sequence_mask(lengths, max_len)
 

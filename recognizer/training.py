@@ -58,7 +58,6 @@ class TrainConfig(JsonConfig):
     log_every: int = 20  # steps between TensorBoard loss points
 
 
-
 @dataclass
 class LoopState:
     """What a resumed run needs besides weights: where it was and how it was doing."""
