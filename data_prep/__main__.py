@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-from pathlib import Path
 
 from data_prep.errors import InputError
+from data_prep.paths import repo_root, shared_data_dir
 
 COMMANDS: dict[str, str] = {
     "compose-fsdd": "data_prep.compose_fsdd",
     "compose-mnist": "data_prep.compose_mnist",
 }
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
-def shared_data_dir() -> Path:
-    """The shared datasets: ``$RECOGNIZER_SHARED_DATA`` if set, else ``<repo>/../shared/data``."""
-    env = os.environ.get("RECOGNIZER_SHARED_DATA")
-    return Path(env) if env else repo_root().parent / "shared" / "data"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -61,18 +61,10 @@ class Result:
             "path": self.path,
             "text": self.text,
             "confidence": _conf(self.confidence),
-            "words": [
-                {"word": w.word, "start": _time(w.start), "end": _time(w.end),
-                 "confidence": _conf(w.confidence)}
-                for w in self.words
-            ],
+            "words": [_span("word", w.word, w) for w in self.words],
         }
         if include_chars:
-            out["chars"] = [
-                {"char": c.char, "start": _time(c.start), "end": _time(c.end),
-                 "confidence": _conf(c.confidence)}
-                for c in self.chars
-            ]
+            out["chars"] = [_span("char", c.char, c) for c in self.chars]
         return out
 
     def to_json(self, include_chars: bool = False) -> str:
@@ -83,6 +75,10 @@ class Result:
         """
         line = json.dumps(self.to_dict(include_chars), ensure_ascii=False)
         return line.translate(_LINE_BREAKS)
+
+
+def _span(key: str, label: str, span: Char | Word) -> dict[str, Any]:
+    return {key: label, "start": _time(span.start), "end": _time(span.end), "confidence": _conf(span.confidence)}
 
 
 def _time(x: float) -> float:

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data_prep.paths import shared_data_dir
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parent.parent
-FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
+FSDD = shared_data_dir() / "fsdd" / "recordings"
 
 SAMPLE_RATE = 8000
 
@@ -81,32 +82,27 @@ def tiny_image_features():
     return LineConfig(height=16)
 
 
-@pytest.fixture(scope="session")
-def audio_bundle_dir(tmp_path_factory) -> Path:
-    """A saved, untrained audio bundle (log-mel, conv1d with subsampling 2, BiLSTM 8 units)."""
+def _saved_bundle(tmp_path_factory, seed: int, features, chars: str, model, name: str) -> Path:
     import keras
 
     from recognizer.alphabet import Alphabet
     from recognizer.bundle import build_bundle
 
-    keras.utils.set_random_seed(1)
-    bundle = build_bundle(tiny_audio_features(), Alphabet(" abc"), tiny_model_config("conv1d"),
-                          name="tiny-audio")
-    return bundle.save(tmp_path_factory.mktemp("bundles") / "tiny-audio")
+    keras.utils.set_random_seed(seed)
+    bundle = build_bundle(features, Alphabet(chars), model, name=name)
+    return bundle.save(tmp_path_factory.mktemp("bundles") / name)
+
+
+@pytest.fixture(scope="session")
+def audio_bundle_dir(tmp_path_factory) -> Path:
+    """A saved, untrained audio bundle (log-mel, conv1d with subsampling 2, BiLSTM 8 units)."""
+    return _saved_bundle(tmp_path_factory, 1, tiny_audio_features(), " abc", tiny_model_config("conv1d"), "tiny-audio")
 
 
 @pytest.fixture(scope="session")
 def image_bundle_dir(tmp_path_factory) -> Path:
     """A saved, untrained line-image bundle (columns, no front-end, BiLSTM 8 units)."""
-    import keras
-
-    from recognizer.alphabet import Alphabet
-    from recognizer.bundle import build_bundle
-
-    keras.utils.set_random_seed(2)
-    bundle = build_bundle(tiny_image_features(), Alphabet(" ab"), tiny_model_config("none"),
-                          name="tiny-image")
-    return bundle.save(tmp_path_factory.mktemp("bundles") / "tiny-image")
+    return _saved_bundle(tmp_path_factory, 2, tiny_image_features(), " ab", tiny_model_config("none"), "tiny-image")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,3 @@
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +5,7 @@ import soundfile as sf
 
 from data_prep.audio import AUDIO_EXTENSIONS, audio_duration, load_audio, save_audio
 from data_prep.errors import InputError
+from data_prep.paths import shared_data_dir
 
 SR = 16000
 
@@ -162,13 +161,8 @@ def test_flac_cut_in_the_middle_is_partial_or_input_error(tmp_path):
         assert 0 < len(y) <= SR // 2
 
 
-def shared_data() -> Path:
-    env = os.environ.get("RECOGNIZER_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
 def test_real_recording():
-    folder = shared_data() / "fsdd" / "recordings"
+    folder = shared_data_dir() / "fsdd" / "recordings"
     files = sorted(folder.glob("*.wav"))[:1] if folder.is_dir() else []
     if not files:
         pytest.skip(f"no FSDD recordings under {folder}")

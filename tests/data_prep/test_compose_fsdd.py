@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from data_prep.__main__ import main, repo_root, shared_data_dir
+from data_prep.__main__ import main
 from data_prep.compose_fsdd import SPLIT_TAKES, WORDS, FsddConfig, compose, make_samples
 from data_prep.manifest import read_manifest
+from data_prep.paths import repo_root, shared_data_dir
 
 FSDD = shared_data_dir() / "fsdd"
 needs_fsdd = pytest.mark.skipif(not (FSDD / "recordings").is_dir(),

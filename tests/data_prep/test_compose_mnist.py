@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_prep.__main__ import main, repo_root, shared_data_dir
+from data_prep.__main__ import main
 from data_prep.compose_mnist import (
     Digits,
     LineStyle,
@@ -19,6 +19,7 @@ from data_prep.compose_mnist import (
     split_pools,
 )
 from data_prep.manifest import read_manifest
+from data_prep.paths import repo_root, shared_data_dir
 
 MNIST = shared_data_dir() / "mnist" / "digits.npz"
 pytestmark = pytest.mark.skipif(not MNIST.is_file(),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from data_prep.manifest import read_manifest, write_manifest
+from data_prep.paths import shared_data_dir
 from recognizer.alphabet import Alphabet
 from recognizer.bundle import build_bundle, load
 from recognizer.evaluation import evaluate
@@ -21,7 +21,7 @@ from recognizer.recipe import Recipe
 from recognizer.training import TrainConfig, Trainer, ctc_frames_needed, train
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("RECOGNIZER_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = shared_data_dir()
 needs_mnist = pytest.mark.skipif(not (SHARED / "mnist" / "digits.npz").is_file(), reason=f"no MNIST digits in {SHARED}")
 needs_fsdd = pytest.mark.skipif(not (SHARED / "fsdd" / "recordings").is_dir(), reason=f"no FSDD recordings in {SHARED}")
 
@@ -42,8 +42,7 @@ def mnist_lines(tmp_path_factory):
     only digit images never used in training (the composer's split)."""
     if not (SHARED / "mnist" / "digits.npz").is_file():
         pytest.skip(f"no MNIST digits in {SHARED}")
-    from data_prep.compose_mnist import LineStyle
-    from data_prep.compose_mnist import MnistConfig, compose
+    from data_prep.compose_mnist import LineStyle, MnistConfig, compose
 
     out = tmp_path_factory.mktemp("mnist_lines")
     compose(MnistConfig(src=SHARED / "mnist", out=out, lines={"train": 800, "dev": 100, "test": 200},
