@@ -16,6 +16,8 @@ from data_prep.paths import repo_root, shared_data_dir
 COMMANDS: dict[str, str] = {
     "compose-fsdd": "data_prep.compose_fsdd",
     "compose-mnist": "data_prep.compose_mnist",
+    "synth-speech": "data_prep.synth_speech",
+    "merge": "data_prep.merge_manifests",
 }
 
 
