@@ -12,8 +12,8 @@ spaces), and ``"".join(c.char for c in decoded.chars) == decoded.text`` always h
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -37,29 +37,39 @@ class Word:
 
 
 @dataclass
+class Hypothesis:
+    """One entry of an n-best list: its text, its total score (natural log: acoustic plus
+    language model terms) and its acoustic log probability (summed over all its CTC paths)."""
+
+    text: str
+    score: float
+    acoustic: float
+
+
+@dataclass
 class Decoded:
     """The decoded text of one input.
 
-    ``confidence`` is the best path's probability normalised per frame,
-    ``exp(mean_t max_v log_probs[t, v])``: the raw path probability shrinks with every frame, so
-    only the per-frame (geometric mean) form can be compared across inputs of different lengths
-    and thresholded. It is 1.0 for an empty input (nothing was uncertain).
+    ``confidence`` is the chosen path's probability normalised per frame,
+    ``exp(mean_t log_probs[t, path[t]])`` (for greedy decoding the path is the best path): the
+    raw path probability shrinks with every frame, so only the per-frame (geometric mean) form
+    can be compared across inputs of different lengths and thresholded. It is 1.0 for an empty
+    input (nothing was uncertain). ``nbest`` is filled by decoders asked for alternatives, best
+    first, the text itself included.
     """
 
     text: str
     confidence: float
     chars: list[Char] = field(default_factory=list)
     words: list[Word] = field(default_factory=list)
+    nbest: list[Hypothesis] = field(default_factory=list)
 
 
 def greedy_decode(
     log_probs: np.ndarray, alphabet: Alphabet, step: float = 1.0, offset: float = 0.0
 ) -> Decoded:
     """Best-path decoding of one ``(T, V)`` log-probability matrix; ``V == alphabet.size``."""
-    log_probs = np.asarray(log_probs)
-    if log_probs.ndim != 2:
-        raise ValueError(f"log_probs must be (T, V), got shape {log_probs.shape}")
-    _check_width(log_probs.shape[1], alphabet)
+    log_probs = check_matrix(log_probs, alphabet)
     best = log_probs.argmax(axis=1)
     best_lp = np.take_along_axis(log_probs, best[:, None], axis=1)[:, 0]
     return _decode_path(best, best_lp, alphabet, float(step), float(offset))
@@ -77,6 +87,31 @@ def greedy_decode_batch(
     ``lengths[b]`` is the number of valid frames of item ``b``; ``steps`` and ``offsets`` are one
     value for the whole batch or one per item.
     """
+    log_probs, lengths, steps, offsets = check_batch(log_probs, lengths, alphabet, steps, offsets)
+    best = log_probs.argmax(axis=2)
+    best_lp = np.take_along_axis(log_probs, best[:, :, None], axis=2)[:, :, 0]
+    return [
+        _decode_path(best[i, :n], best_lp[i, :n], alphabet, float(steps[i]), float(offsets[i]))
+        for i, n in enumerate(lengths.tolist())
+    ]
+
+
+class GreedyDecoder:
+    """Best-path decoding behind the decoder interface the inference API uses
+    (``decode_batch(log_probs, lengths, steps, offsets)``)."""
+
+    def __init__(self, alphabet: Alphabet):
+        self.alphabet = alphabet
+
+    def decode(self, log_probs: np.ndarray, step: float = 1.0, offset: float = 0.0) -> Decoded:
+        return greedy_decode(log_probs, self.alphabet, step, offset)
+
+    def decode_batch(self, log_probs, lengths, steps=1.0, offsets=0.0) -> list[Decoded]:
+        return greedy_decode_batch(log_probs, lengths, self.alphabet, steps, offsets)
+
+
+def check_batch(log_probs: np.ndarray, lengths, alphabet: Alphabet, steps, offsets):
+    """Validated ``(B, T, V)`` batch, lengths, and per-item steps and offsets."""
     log_probs = np.asarray(log_probs)
     if log_probs.ndim != 3:
         raise ValueError(f"log_probs must be (B, T, V), got shape {log_probs.shape}")
@@ -89,12 +124,15 @@ def greedy_decode_batch(
         raise ValueError(f"lengths must lie in [0, {t}], got {lengths.tolist()}")
     steps = np.broadcast_to(np.asarray(steps, dtype=np.float64), (b,))
     offsets = np.broadcast_to(np.asarray(offsets, dtype=np.float64), (b,))
-    best = log_probs.argmax(axis=2)
-    best_lp = np.take_along_axis(log_probs, best[:, :, None], axis=2)[:, :, 0]
-    return [
-        _decode_path(best[i, :n], best_lp[i, :n], alphabet, float(steps[i]), float(offsets[i]))
-        for i, n in enumerate(lengths.tolist())
-    ]
+    return log_probs, lengths, steps, offsets
+
+
+def check_matrix(log_probs: np.ndarray, alphabet: Alphabet) -> np.ndarray:
+    log_probs = np.asarray(log_probs)
+    if log_probs.ndim != 2:
+        raise ValueError(f"log_probs must be (T, V), got shape {log_probs.shape}")
+    _check_width(log_probs.shape[1], alphabet)
+    return log_probs
 
 
 def _check_width(width: int, alphabet: Alphabet) -> None:
@@ -122,11 +160,25 @@ def _decode_path(
     # exp(best_lp): the run's confidence is the mean of exp(best_lp) over the run.
     run_conf = np.add.reduceat(np.exp(best_lp.astype(np.float64)), starts) / (ends - starts)
     keep = labels != BLANK
-    labels, starts, ends, run_conf = labels[keep], starts[keep], ends[keep], run_conf[keep]
+    return decoded_from_spans(labels[keep], starts[keep], ends[keep], run_conf[keep], confidence,
+                              alphabet, step, offset)
 
+
+def decoded_from_spans(
+    labels: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    confidences: np.ndarray,
+    confidence: float,
+    alphabet: Alphabet,
+    step: float,
+    offset: float,
+) -> Decoded:
+    """Emitted labels (no blanks) with their frame spans ``[start, end)`` and confidences ->
+    characters and words, whitespace tidied; shared by every decoder so they all agree."""
     table = alphabet.chars
     chars: list[Char] = []
-    for lab, s, e, c in zip(labels.tolist(), starts.tolist(), ends.tolist(), run_conf.tolist()):
+    for lab, s, e, c in zip(labels.tolist(), starts.tolist(), ends.tolist(), confidences.tolist()):
         ch = table[lab - 1]
         # Tidy whitespace as normalise_text would: no leading, trailing or repeated space.
         if ch == " " and (not chars or chars[-1].char == " "):

@@ -1,0 +1,391 @@
+"""Compiled kernels of the CTC prefix beam search and of forced alignment (numba, cached).
+
+The search runs frame by frame over natural-log posteriors ``(T, V)`` (blank = 0). A beam entry
+is a *state*: a prefix (a node of a prefix tree that grows as the search goes) and whether its
+last frame was a blank. Keeping the two states of a prefix apart, as pyctcdecode does, is what
+makes a beam of width 1 exactly best-path (greedy) decoding; with a beam wide enough to hold all
+states the scores are exact sums over all CTC paths of each prefix. Per frame, every state is
+extended by the labels worth trying (probability at least ``token_min_logp``, and always the
+frame's best), equal states are merged by log-add, states more than ``beam_prune_logp`` below the
+best are dropped, and the best ``width`` stay.
+
+The score of a state is its acoustic log probability plus the prefix's *extra* score, which the
+:class:`Scorer` decides as the prefix grows and which every state of that prefix shares:
+
+* character LM: ``alpha * ln p(char | history) + beta`` per character, ``</s>`` at the end;
+* words (:mod:`recognizer.lm.tokens` says what a word is): a trie follows the current word. With a
+  word LM, a completed word adds ``alpha * ln p(word | words) + beta``; a word that leaves the
+  trie is out of vocabulary and pays ``<unk>`` at once. With ``strict`` (a lexicon) a prefix
+  that leaves the trie, or ends a word where the trie has none, is not extended at all;
+* hotwords: a prefix that is spelling a hotword from a word start earns the share of the
+  hotword's weight it has spelt, and keeps the whole weight once the hotword is complete and the
+  word ends there (a space, another non-letter, or the end).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from recognizer.lm.ngram import NgramTables, ngram_score
+from recognizer.lm.trie import NO_END, UNKNOWN_WORD, Trie, trie_child
+from recognizer.pair_map import map_get, map_put, new_map
+
+NO_LM, CHAR_LM, WORD_LM = 0, 1, 2
+OUT, OOV = -1, -2  # word-trie positions: between words; inside a word the trie does not hold
+LN10 = math.log(10.0)
+NEG_INF = -np.inf
+_MULT_A = 2654435761
+_MULT_B = 40503
+
+
+class Scorer(NamedTuple):
+    """Everything the search adds to acoustic scores (see the module docstring)."""
+
+    lm_kind: int
+    alpha: float
+    beta: float
+    lm: NgramTables
+    bos_state: int
+    eos_token: int
+    unk_token: int
+    char_token: np.ndarray  # int32 per label: its char-LM token (-1 unknown)
+    use_trie: bool
+    strict: bool
+    trie: Trie  # words; trie.end = word-LM token of the word ending there (or UNKNOWN_WORD)
+    use_hot: bool
+    hot: Trie  # hotwords
+    hot_partial: np.ndarray  # per hot node: bonus while spelling
+    hot_complete: np.ndarray  # per hot node: weight of the hotword ending there, 0 if none
+    is_letter: np.ndarray  # bool per label
+    space: int  # label of the space, -1 if the alphabet has none
+
+
+@numba.njit(cache=True, inline="always")
+def _logaddexp(a, b):
+    if a == NEG_INF:
+        return b
+    if b == NEG_INF:
+        return a
+    if a > b:
+        return a + math.log1p(math.exp(b - a))
+    return b + math.log1p(math.exp(a - b))
+
+
+@numba.njit(cache=True)
+def _word_lm(sc, state, token):
+    log10, state = ngram_score(sc.lm, state, token)
+    return sc.alpha * LN10 * log10, state
+
+
+@numba.njit(cache=True)
+def _complete_word(sc, lmstate, wnode):
+    """A word ends at trie position ``wnode``: (allowed, extra score, LM state)."""
+    if wnode == OOV:  # its <unk> score was paid when it left the trie
+        if sc.lm_kind == WORD_LM:
+            return True, sc.beta, ngram_score(sc.lm, lmstate, sc.unk_token)[1]
+        return True, 0.0, lmstate
+    token = sc.trie.end[wnode]
+    if token == NO_END:  # the trie holds no word that ends here
+        if sc.strict:
+            return False, 0.0, lmstate
+        token = sc.unk_token
+    elif token == UNKNOWN_WORD:
+        token = sc.unk_token
+    if sc.lm_kind == WORD_LM:
+        add, lmstate = _word_lm(sc, lmstate, token)
+        return True, add + sc.beta, lmstate
+    return True, 0.0, lmstate
+
+
+@numba.njit(cache=True)
+def _extend(sc, last, lmstate, wnode, hnode, hotdone, c):
+    """Append label ``c`` to a prefix ending in ``last`` (-1: empty prefix).
+
+    Returns (allowed, LM score added, LM state, word-trie node, hotword node, hotword bonus won).
+    """
+    add = 0.0
+    if sc.lm_kind == CHAR_LM:
+        log10, lmstate = ngram_score(sc.lm, lmstate, sc.char_token[c])
+        add += sc.alpha * LN10 * log10 + sc.beta
+    letter = sc.is_letter[c]
+    if sc.use_trie:
+        if letter:
+            if wnode == OOV:
+                node = OOV
+            else:
+                node = trie_child(sc.trie, 0 if wnode == OUT else wnode, c)
+                if node < 0:  # leaves the vocabulary
+                    if sc.strict:
+                        return False, 0.0, lmstate, wnode, hnode, hotdone
+                    node = OOV
+                    if sc.lm_kind == WORD_LM:
+                        add += _word_lm(sc, lmstate, sc.unk_token)[0]
+            wnode = node
+        else:
+            node = -1
+            if wnode >= 0 and c != sc.space:
+                node = trie_child(sc.trie, wnode, c)
+            if node >= 0:
+                wnode = node
+            elif wnode != OUT:
+                ok, more, lmstate = _complete_word(sc, lmstate, wnode)
+                if not ok:
+                    return False, 0.0, lmstate, wnode, hnode, hotdone
+                add += more
+                wnode = OUT
+    if sc.use_hot:
+        if hnode >= 0:
+            if not letter and sc.hot_complete[hnode] > 0:
+                hotdone += sc.hot_complete[hnode]
+            hnode = trie_child(sc.hot, hnode, c)
+        if hnode < 0 and c != sc.space and (last < 0 or not sc.is_letter[last]):
+            hnode = trie_child(sc.hot, 0, c)
+    return True, add, lmstate, wnode, hnode, hotdone
+
+
+@numba.njit(cache=True)
+def _finish(sc, lmstate, wnode, hnode, hotdone):
+    """End of input: (allowed, LM score added, hotword bonus won)."""
+    add = 0.0
+    if sc.use_trie and wnode != OUT:
+        ok, more, lmstate = _complete_word(sc, lmstate, wnode)
+        if not ok:
+            return False, 0.0, hotdone
+        add += more
+    if sc.lm_kind != NO_LM:
+        add += sc.alpha * LN10 * ngram_score(sc.lm, lmstate, sc.eos_token)[0]
+    if sc.use_hot and hnode >= 0:
+        hotdone += sc.hot_complete[hnode]
+    return True, add, hotdone
+
+
+@numba.njit(cache=True)
+def _partial(sc, hnode):
+    if sc.use_hot and hnode >= 0:
+        return sc.hot_partial[hnode]
+    return 0.0
+
+
+@numba.njit(cache=True)
+def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nbest):
+    """The search; returns the prefix tree (parent, label per node) and the best final prefixes.
+
+    Final prefixes come best first as (node, total score, acoustic score), at most ``nbest``.
+    """
+    n_frames, n_labels = log_probs.shape
+    width = max(1, width)
+    capacity = width * n_frames + 1
+    # the prefix tree
+    parent = np.empty(capacity, np.int32)
+    label = np.empty(capacity, np.int32)
+    lmstate = np.empty(capacity, np.int64)
+    wnode = np.empty(capacity, np.int32)
+    hnode = np.empty(capacity, np.int32)
+    lmacc = np.empty(capacity, np.float64)
+    hotdone = np.empty(capacity, np.float64)
+    extra = np.empty(capacity, np.float64)
+    children = new_map(capacity)
+    parent[0], label[0], lmstate[0], wnode[0], hnode[0] = -1, -1, sc.bos_state, OUT, -1
+    lmacc[0], hotdone[0], extra[0] = 0.0, 0.0, 0.0
+    count = 1
+    # the beam
+    b_node = np.zeros(width, np.int32)
+    b_blank = np.ones(width, np.bool_)
+    b_ac = np.zeros(width, np.float64)
+    n_beam = 1
+    # candidates of one frame, and the table that merges equal ones
+    n_cand_max = width * n_labels
+    c_node = np.empty(n_cand_max, np.int32)  # an existing prefix, or -1 for a new child
+    c_parent = np.empty(n_cand_max, np.int32)
+    c_label = np.empty(n_cand_max, np.int32)
+    c_blank = np.empty(n_cand_max, np.bool_)
+    c_valid = np.empty(n_cand_max, np.bool_)
+    c_ac = np.empty(n_cand_max, np.float64)
+    c_lmstate = np.empty(n_cand_max, np.int64)
+    c_wnode = np.empty(n_cand_max, np.int32)
+    c_hnode = np.empty(n_cand_max, np.int32)
+    c_lmacc = np.empty(n_cand_max, np.float64)
+    c_hotdone = np.empty(n_cand_max, np.float64)
+    c_extra = np.empty(n_cand_max, np.float64)
+    size = 2
+    while size < 2 * n_cand_max:
+        size *= 2
+    mask = size - 1
+    m_a = np.empty(size, np.int64)
+    m_b = np.empty(size, np.int64)
+    m_val = np.empty(size, np.int32)
+    m_stamp = np.zeros(size, np.int64)
+    tries = np.empty(n_labels, np.int32)
+    totals = np.empty(n_cand_max, np.float64)
+    keep = np.empty(n_cand_max, np.int64)
+
+    for t in range(n_frames):
+        lp = log_probs[t]
+        best_label = 0
+        for c in range(1, n_labels):
+            if lp[c] > lp[best_label]:
+                best_label = c
+        n_try = 0
+        for c in range(n_labels):
+            if lp[c] >= token_min_logp or c == best_label:
+                tries[n_try] = c
+                n_try += 1
+        stamp = t + 1
+        n_cand = 0
+        for i in range(n_beam):
+            node = b_node[i]
+            ac = b_ac[i]
+            last = label[node]
+            for j in range(n_try):
+                c = tries[j]
+                score = ac + lp[c]
+                existing = node
+                blank = False
+                if c == 0:
+                    blank = True
+                elif c != last or b_blank[i]:
+                    existing = map_get(children, node, c)
+                if existing >= 0:
+                    key_a, key_b = np.int64(existing), np.int64(1 if blank else 0)
+                else:
+                    key_a, key_b = np.int64(-2 - node), np.int64(c)
+                s = (key_a * _MULT_A + key_b * _MULT_B) & mask
+                while m_stamp[s] == stamp and (m_a[s] != key_a or m_b[s] != key_b):
+                    s = (s + 1) & mask
+                if m_stamp[s] == stamp:
+                    k = m_val[s]
+                    c_ac[k] = _logaddexp(c_ac[k], score)
+                    continue
+                m_stamp[s], m_a[s], m_b[s], m_val[s] = stamp, key_a, key_b, n_cand
+                k = n_cand
+                n_cand += 1
+                c_node[k], c_parent[k], c_label[k], c_blank[k], c_ac[k] = existing, node, c, blank, score
+                c_valid[k] = True
+                if existing >= 0:
+                    c_extra[k] = extra[existing]
+                else:
+                    ok, add, st, wn, hn, hd = _extend(sc, last, lmstate[node], wnode[node], hnode[node],
+                                                      hotdone[node], c)
+                    c_valid[k] = ok
+                    c_lmstate[k], c_wnode[k], c_hnode[k] = st, wn, hn
+                    c_lmacc[k], c_hotdone[k] = lmacc[node] + add, hd
+                    c_extra[k] = lmacc[node] + add + hd + _partial(sc, hn)
+        # prune and keep the best `width` (a stable sort: ties go to the earlier candidate)
+        best = NEG_INF
+        for k in range(n_cand):
+            totals[k] = c_ac[k] + c_extra[k] if c_valid[k] else NEG_INF
+            best = max(best, totals[k])
+        n_keep = 0
+        for k in range(n_cand):
+            if totals[k] > NEG_INF and totals[k] >= best + beam_prune_logp:
+                keep[n_keep] = k
+                n_keep += 1
+        order = np.argsort(-totals[keep[:n_keep]], kind="mergesort")
+        n_beam = min(width, n_keep)
+        for i in range(n_beam):
+            k = keep[order[i]]
+            node = c_node[k]
+            if node < 0:
+                node = count
+                count += 1
+                parent[node], label[node] = c_parent[k], c_label[k]
+                lmstate[node], wnode[node], hnode[node] = c_lmstate[k], c_wnode[k], c_hnode[k]
+                lmacc[node], hotdone[node], extra[node] = c_lmacc[k], c_hotdone[k], c_extra[k]
+                map_put(children, c_parent[k], c_label[k], node)
+            b_node[i], b_blank[i], b_ac[i] = node, c_blank[k], c_ac[k]
+        if n_beam == 0:  # every candidate was disallowed: nothing can be decoded
+            break
+
+    # merge the two states of each prefix, then add the end-of-input scores
+    order = np.argsort(b_node[:n_beam], kind="mergesort")
+    f_node = np.empty(n_beam, np.int32)
+    f_ac = np.empty(n_beam, np.float64)
+    n_final = 0
+    for i in range(n_beam):
+        k = order[i]
+        if n_final > 0 and f_node[n_final - 1] == b_node[k]:
+            f_ac[n_final - 1] = _logaddexp(f_ac[n_final - 1], b_ac[k])
+        else:
+            f_node[n_final], f_ac[n_final] = b_node[k], b_ac[k]
+            n_final += 1
+    f_total = np.empty(n_final, np.float64)
+    f_ok = np.empty(n_final, np.bool_)
+    any_ok = False
+    for i in range(n_final):
+        node = f_node[i]
+        ok, add, hd = _finish(sc, lmstate[node], wnode[node], hnode[node], hotdone[node])
+        f_ok[i] = ok
+        f_total[i] = f_ac[i] + lmacc[node] + add + hd
+        any_ok = any_ok or ok
+    for i in range(n_final):
+        if not f_ok[i]:
+            if any_ok:
+                f_total[i] = NEG_INF
+            else:  # nothing ends well: keep the best prefixes as they stand
+                f_total[i] = f_ac[i] + extra[f_node[i]]
+    order = np.argsort(-f_total, kind="mergesort")
+    n_out = 0
+    for i in range(n_final):
+        if f_total[order[i]] > NEG_INF:
+            n_out += 1
+    n_out = min(n_out, max(1, nbest))
+    out = order[:n_out]
+    return parent[:count].copy(), label[:count].copy(), f_node[out], f_total[out], f_ac[out]
+
+
+@numba.njit(cache=True)
+def force_align(log_probs, labels):
+    """The best CTC path of ``labels`` (Viterbi): its log probability, and per label the frames
+    ``[start, end)`` it is emitted on and the mean posterior of the label over them."""
+    n_frames = log_probs.shape[0]
+    n = labels.shape[0]
+    n_states = 2 * n + 1
+    starts = np.zeros(n, np.int64)
+    ends = np.zeros(n, np.int64)
+    conf = np.zeros(n, np.float64)
+    if n_frames == 0:
+        return 0.0 if n == 0 else NEG_INF, starts, ends, conf
+    dp = np.full((n_frames, n_states), NEG_INF)
+    back = np.zeros((n_frames, n_states), np.int8)
+    dp[0, 0] = log_probs[0, 0]
+    if n > 0:
+        dp[0, 1] = log_probs[0, labels[0]]
+    for t in range(1, n_frames):
+        # a state more labels ahead than frames left, or behind what is still reachable, is dead
+        lo = max(0, n_states - 2 * (n_frames - t) - 1)
+        hi = min(n_states, 2 * t + 2)
+        for s in range(lo, hi):
+            best = dp[t - 1, s]
+            arg = 0
+            if s >= 1 and dp[t - 1, s - 1] > best:
+                best = dp[t - 1, s - 1]
+                arg = 1
+            if s >= 3 and s % 2 == 1 and labels[s // 2] != labels[s // 2 - 1] and dp[t - 1, s - 2] > best:
+                best = dp[t - 1, s - 2]
+                arg = 2
+            if best == NEG_INF:
+                continue
+            lab = 0 if s % 2 == 0 else labels[s // 2]
+            dp[t, s] = best + log_probs[t, lab]
+            back[t, s] = arg
+    s = n_states - 1
+    if n > 0 and dp[n_frames - 1, n_states - 2] > dp[n_frames - 1, s]:
+        s = n_states - 2
+    total = dp[n_frames - 1, s]
+    if total == NEG_INF:
+        return total, starts, ends, conf
+    starts[:] = -1
+    for t in range(n_frames - 1, -1, -1):
+        if s % 2 == 1:
+            k = s // 2
+            if starts[k] == -1:
+                ends[k] = t + 1
+            starts[k] = t
+            conf[k] += math.exp(log_probs[t, labels[k]])
+        s -= back[t, s]
+    for k in range(n):
+        conf[k] /= ends[k] - starts[k]
+    return total, starts, ends, conf
