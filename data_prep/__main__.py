@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "compose-fsdd": "data_prep.compose_fsdd",
     "compose-mnist": "data_prep.compose_mnist",
     "synth-speech": "data_prep.synth_speech",
+    "synth-lines": "data_prep.synth_lines",
     "merge": "data_prep.merge_manifests",
 }
 

@@ -1,7 +1,8 @@
 """Handwriting augmentation on the gray line image (dark ink on light), before normalisation.
 
 One affine warp (stretch, slant, rotation, vertical shift) imitates other writers and imprecise
-line segmentation; stroke width, ink darkness, blur and noise imitate other pens and scanners.
+line segmentation, an optional elastic distortion (a smooth random displacement field) the
+wobble of a hand; stroke width, ink darkness, blur and noise imitate other pens and scanners.
 All randomness comes from the ``np.random.Generator`` passed in.
 """
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
+from scipy import ndimage
 
 from data_prep.config import JsonConfig
 
-_RANGES = ("scale_y", "scale_x", "blur_radius", "contrast")
+_RANGES = ("scale_y", "scale_x", "blur_radius", "contrast", "elastic_amount")
 
 
 @dataclass
@@ -31,6 +33,10 @@ class ImageAugmentConfig(JsonConfig):
     blur_radius: tuple[float, float] = (0.3, 1.2)  # Gaussian blur radius in pixels
     erode_dilate_prob: float = 0.2  # thinner or thicker strokes (3x3 max / min filter)
     contrast: tuple[float, float] = (0.6, 1.0)  # ink darkness: 1.0 keeps it, 0.6 makes it paler
+    # elastic distortion; off by default, so configs that predate it augment exactly as before
+    elastic_prob: float = 0.0
+    elastic_amount: tuple[float, float] = (0.005, 0.02)  # displacement std, of the image height
+    elastic_cell: float = 0.2  # the displacement varies over this share of the image height
 
     def __post_init__(self) -> None:
         for name in _RANGES:
@@ -40,7 +46,7 @@ class ImageAugmentConfig(JsonConfig):
             setattr(self, name, pair)
         if min(self.scale_x[0], self.scale_y[0]) <= 0:
             raise ValueError("scales must be positive")
-        if not (0 <= self.blur_prob <= 1 and 0 <= self.erode_dilate_prob <= 1):
+        if not all(0 <= p <= 1 for p in (self.blur_prob, self.erode_dilate_prob, self.elastic_prob)):
             raise ValueError("probabilities must be in [0, 1]")
 
 
@@ -70,10 +76,31 @@ def _warp(img: Image.Image, rng: np.random.Generator, c: ImageAugmentConfig) -> 
     return img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR, fillcolor=255)
 
 
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:
+    """Zero-mean, unit-std random field over ``shape`` that varies over about ``cell`` pixels."""
+    coarse = (max(2, math.ceil(shape[0] / cell) + 1), max(2, math.ceil(shape[1] / cell) + 1))
+    field = ndimage.zoom(rng.standard_normal(coarse), (shape[0] / coarse[0], shape[1] / coarse[1]), order=3,
+                         grid_mode=True, mode="nearest")[:shape[0], :shape[1]]
+    field = np.pad(field, ((0, shape[0] - field.shape[0]), (0, shape[1] - field.shape[1])), mode="edge")
+    return (field - field.mean()) / (field.std() + 1e-6)
+
+
+def elastic(gray: np.ndarray, rng: np.random.Generator, amount: float, cell: float) -> np.ndarray:
+    """Move every pixel by a smooth random displacement of std ``amount`` pixels (edges replicated)."""
+    h, w = gray.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    coords = [yy + amount * smooth_field(rng, (h, w), cell), xx + amount * smooth_field(rng, (h, w), cell)]
+    return ndimage.map_coordinates(np.asarray(gray, dtype=np.float32), coords, order=1, mode="nearest")
+
+
 def augment_image(gray: np.ndarray, rng: np.random.Generator, config: ImageAugmentConfig) -> np.ndarray:
     """A randomly perturbed copy of a uint8 ``(H, W)`` line image; the width may change."""
     c = config
     img = _warp(Image.fromarray(np.asarray(gray, dtype=np.uint8)), rng, c)
+    if c.elastic_prob > 0 and rng.random() < c.elastic_prob:  # no draw when off: old streams unchanged
+        h = img.size[1]
+        moved = elastic(np.asarray(img), rng, rng.uniform(*c.elastic_amount) * h, max(2.0, c.elastic_cell * h))
+        img = Image.fromarray(np.clip(np.round(moved), 0, 255).astype(np.uint8))
     if rng.random() < c.erode_dilate_prob:
         # Dark ink: a min filter thickens strokes, a max filter thins them.
         img = img.filter(ImageFilter.MinFilter(3) if rng.random() < 0.5 else ImageFilter.MaxFilter(3))

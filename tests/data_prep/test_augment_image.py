@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from data_prep.augment_image import ImageAugmentConfig, augment_image
+from data_prep.augment_image import ImageAugmentConfig, augment_image, elastic
 
 IDENTITY = dict(rotate_deg=0.0, shear=0.0, scale_y=(1, 1), scale_x=(1, 1), translate_y=0.0, noise_std=0.0,
                 blur_prob=0.0, erode_dilate_prob=0.0, contrast=(1, 1))
@@ -80,3 +80,29 @@ def test_contrast_noise_blur_and_strokes():
     assert min(counts) < base < max(counts)  # both thinner and thicker strokes occur
 
 
+
+
+def test_elastic_is_off_by_default_and_draws_nothing_then():
+    gray = line()
+    default = augment_image(gray, np.random.default_rng(9), ImageAugmentConfig())
+    tuned = augment_image(gray, np.random.default_rng(9), ImageAugmentConfig(elastic_amount=(0.5, 0.9)))
+    np.testing.assert_array_equal(default, tuned)  # same random stream as before elastic existed
+
+
+def test_elastic_moves_ink_smoothly_and_keeps_it():
+    gray = line()
+    config = ImageAugmentConfig(**{**IDENTITY, "elastic_prob": 1.0, "elastic_amount": (0.03, 0.03)})
+    out = augment_image(gray, np.random.default_rng(4), config)
+    np.testing.assert_array_equal(out, augment_image(gray, np.random.default_rng(4), config))
+    assert out.shape == gray.shape and not np.array_equal(out, gray)
+    ink_in, ink_out = (gray < 128).sum(), (out < 128).sum()
+    assert 0.7 < ink_out / ink_in < 1.3
+    assert (out[:, 40:160] < 128).any(axis=0).sum() >= 0.9 * (gray[:, 40:160] < 128).any(axis=0).sum()
+    np.testing.assert_array_equal(np.round(elastic(gray, np.random.default_rng(0), 0.0, 8.0)), gray)
+
+
+def test_elastic_config_is_checked():
+    with pytest.raises(ValueError, match="probabilities"):
+        ImageAugmentConfig(elastic_prob=1.5)
+    with pytest.raises(ValueError, match="elastic_amount"):
+        ImageAugmentConfig(elastic_amount=(0.2, 0.1))

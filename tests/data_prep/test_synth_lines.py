@@ -1,0 +1,161 @@
+"""The line synthesis command: planning, held-out fonts only in test, resume, manifests, CLI.
+
+Fonts are the one bundled with Pillow under several keys (rendering needs only a file, an
+x-height and a stroke width), and texts are made up, so no installed font or text is needed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data_prep import synth_lines
+from data_prep.__main__ import main
+from data_prep.fonts import FontSurvey, inspect_font
+from data_prep.line_texts import LINE_CHARS, encodable
+from data_prep.manifest import read_manifest
+from data_prep.render_line import RenderStyle
+from tests.data_prep.test_fonts import pillow_font_file
+
+COUNTS = {"train": 30, "dev": 6, "test": 8}
+KINDS = ("prose", "date", "name")
+
+
+def fake_texts(counts, seed=0, **_):
+    rng = np.random.default_rng(seed)
+    return {split: [(KINDS[i % 3], f"{split} line {i} of {int(rng.integers(1000))}!") for i in range(n)]
+            for split, n in counts.items()}
+
+
+@pytest.fixture(scope="module")
+def fonts(tmp_path_factory):
+    base = inspect_font(pillow_font_file(tmp_path_factory.mktemp("fonts")), LINE_CHARS)
+    names = [("HandA-Regular", "Hand A"), ("HandA-Bold", "Hand A"), ("HandB", "Hand B"), ("ScriptC", "Script C"),
+             ("ScriptD", "Script D")]
+    return [replace(base, key=key, family=family, fingerprint=key) for key, family in names]
+
+
+def _plan(fonts, seed=0, holdout=("Script*",)):
+    return synth_lines.plan(COUNTS, fonts, holdout, seed, texts=fake_texts(COUNTS, seed))
+
+
+def test_plan_is_deterministic(fonts):
+    a, b = _plan(fonts), _plan(fonts)
+    assert a.jobs == b.jobs and a.fingerprint() == b.fingerprint()
+    c = _plan(fonts, seed=1)
+    assert c.jobs != a.jobs and c.fingerprint() != a.fingerprint()
+    restyled = replace(a, style=RenderStyle(slant=0.1))
+    assert restyled.fingerprint() != a.fingerprint()
+
+
+def test_held_out_fonts_only_in_test(fonts):
+    p = _plan(fonts)
+    assert {f.key for f in p.holdout_fonts} == {"ScriptC", "ScriptD"}
+    by_split = {split: {job.font for job in p.jobs if job.split == split} for split in synth_lines.SPLITS}
+    assert by_split["test"] <= {"ScriptC", "ScriptD"}
+    assert not (by_split["train"] | by_split["dev"]) & {"ScriptC", "ScriptD"}
+    assert {job.split for job in p.jobs} == set(COUNTS)
+    assert [sum(job.split == s for job in p.jobs) for s in ("train", "dev", "test")] == [30, 6, 8]
+
+
+def test_families_are_drawn_evenly(fonts):
+    rng = np.random.default_rng(0)
+    train = [f for f in fonts if not f.key.startswith("Script")]
+    picks = [synth_lines._pick_font(train, rng).family for _ in range(600)]
+    assert 0.4 < picks.count("Hand A") / 600 < 0.6  # two styles, but one family of two
+
+
+def test_plan_errors(fonts):
+    with pytest.raises(ValueError, match="no usable font matches"):
+        _plan(fonts, holdout=("Nothing*",))
+    with pytest.raises(ValueError, match="every usable font is held out"):
+        _plan(fonts, holdout=("*",))
+
+
+def test_render_resume_and_manifests(fonts, tmp_path):
+    p = _plan(fonts)
+    errors, rendered = synth_lines.render_all(p, str(tmp_path), workers=1, progress=False)
+    assert errors == [] and rendered == len(p.jobs)
+    first = {job.relpath: os.path.getmtime(tmp_path / job.relpath) for job in p.jobs}
+    counts = synth_lines.write_manifests(p, str(tmp_path))
+    assert counts == COUNTS
+    errors, rendered = synth_lines.render_all(p, str(tmp_path), workers=1, progress=False)
+    assert errors == [] and rendered == 0  # nothing left to draw
+    assert first == {job.relpath: os.path.getmtime(tmp_path / job.relpath) for job in p.jobs}
+    rows = read_manifest(tmp_path / "test.tsv")
+    assert [r.extra["font"] for r in rows] == [j.font for j in p.jobs if j.split == "test"]
+    assert {r.extra["kind"] for r in rows} <= set(KINDS)
+    image = Image.open(rows[0].path)
+    assert image.mode == "L" and image.width > image.height
+
+
+def test_a_lost_line_is_redrawn_identically(fonts, tmp_path):
+    p = _plan(fonts)
+    synth_lines.render_all(p, str(tmp_path), workers=2, progress=False)
+    job = p.jobs[3]
+    target = tmp_path / job.relpath
+    before = np.asarray(Image.open(target))
+    target.unlink()
+    (tmp_path / (job.relpath + ".partial.png")).write_bytes(b"interrupted")  # a write cut short
+    errors, rendered = synth_lines.render_all(p, str(tmp_path), workers=1, progress=False)
+    assert errors == [] and rendered == 1
+    np.testing.assert_array_equal(np.asarray(Image.open(target)), before)
+
+
+def test_a_failing_line_is_reported_and_left_out(fonts, tmp_path):
+    p = _plan(fonts)
+    broken = replace(fonts[0], path=str(tmp_path / "missing.ttf"))
+    p.train_fonts = [broken if f.key == broken.key else f for f in p.train_fonts]
+    errors, _ = synth_lines.render_all(p, str(tmp_path), workers=1, progress=False)
+    bad = [job for job in p.jobs if job.font == broken.key]
+    assert bad and len(errors) == len(bad) and all(broken.key in e for e in errors)
+    counts = synth_lines.write_manifests(p, str(tmp_path))
+    assert sum(counts.values()) == len(p.jobs) - len(bad)
+
+
+def test_real_text_plan_is_encodable(fonts):
+    pytest.importorskip("data_prep.english_text")
+    from data_prep.english_text import FORTUNES_DIR, WORDS_FILE
+    if not (os.path.isdir(FORTUNES_DIR) and os.path.isfile(WORDS_FILE)):
+        pytest.skip("Debian's fortunes and wamerican are not installed")
+    p = synth_lines.plan({"train": 300, "dev": 30, "test": 50}, fonts, ("Script*",), seed=2)
+    assert len(p.jobs) == 380 and all(encodable(job.text) for job in p.jobs)
+    assert len({job.text for job in p.jobs}) == 380
+
+
+@pytest.fixture
+def cli(fonts, monkeypatch):
+    dropped = [("/fonts/Caps.ttf", "capitals only: lowercase letters are small capitals")]
+    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files: FontSurvey(list(fonts), dropped))
+    monkeypatch.setattr(synth_lines, "line_texts", fake_texts)
+
+
+def test_cli_renders_resumes_and_guards_its_plan(cli, tmp_path, capsys):
+    out = tmp_path / "lines"
+    args = ["synth-lines", "--out", str(out), "--count", "12", "--dev", "3", "--test", "4", "--holdout", "ScriptC"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "12 rendered now" not in err and "19 rendered now" in err and "lines/s" in err
+    assert [len(read_manifest(out / f"{s}.tsv")) for s in ("train", "dev", "test")] == [12, 3, 4]
+    assert {r.extra["font"] for r in read_manifest(out / "test.tsv")} == {"ScriptC"}
+    assert main(args) == 0
+    assert "(0 rendered now)" in capsys.readouterr().err
+    assert main(args + ["--seed", "3"]) == 2
+    assert "planned with other arguments" in capsys.readouterr().err
+
+
+def test_cli_lists_fonts(cli, capsys):
+    assert main(["synth-lines", "--list-fonts"]) == 0
+    out = capsys.readouterr().out
+    assert "usable: 5 fonts" in out and "Caps.ttf" in out and "small capitals" in out
+    assert "held out" in out and "KaushanScript" in out  # the default patterns are named
+
+
+def test_cli_without_out_or_fonts(cli, monkeypatch, tmp_path, capsys):
+    assert main(["synth-lines"]) == 2
+    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files: FontSurvey([], []))
+    assert main(["synth-lines", "--out", str(tmp_path)]) == 2
+    assert "no usable handwriting font" in capsys.readouterr().err
