@@ -48,6 +48,15 @@ def _wav_shortfall(path: str) -> tuple[int, int] | None:
             handle.seek(length + (length & 1), os.SEEK_CUR)
 
 
+def check_audio_file(path: str) -> None:
+    """Raise :class:`InputError` for a missing, empty or truncated (WAV) file; cheap, no decoding."""
+    _check_file(path)
+    shortfall = _wav_shortfall(path) if path.lower().endswith((".wav", ".wave")) else None
+    if shortfall:
+        promised, present = shortfall
+        raise InputError(path, f"truncated wav (header promises {promised} bytes of audio, file holds {present})")
+
+
 def _reason(error: Exception) -> str:
     """A short reason, without the path that libsndfile repeats in its messages."""
     text = getattr(error, "error_string", None) or str(error) or type(error).__name__
@@ -89,11 +98,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> np.ndarray:
     A WAV file whose header promises more audio than it holds is an error ("truncated").
     """
     path = os.fspath(path)
-    _check_file(path)
-    shortfall = _wav_shortfall(path) if path.lower().endswith((".wav", ".wave")) else None
-    if shortfall:
-        promised, present = shortfall
-        raise InputError(path, f"truncated wav (header promises {promised} bytes of audio, file holds {present})")
+    check_audio_file(path)
     data, rate = _read_any(path)
     if data.size == 0:
         raise InputError(path, "no audio samples")

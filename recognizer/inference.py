@@ -2,25 +2,28 @@
 
 Inputs are read and featurised in chunks, sorted by length and run through the network in
 batches under a padded-frame budget, so many short files run fast and long ones do not exhaust
-memory. A file that cannot be read becomes a failed Result with a one-line error; the others
+memory. Audio longer than ``segment_seconds`` is read and featurised piece by piece, cut at pauses
+(:mod:`recognizer.long_audio`), so an hour-long file never sits in memory as one waveform. A file that cannot be read becomes a failed Result with a one-line error; the others
 still run.
 """
 from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, Sequence
+from typing import Hashable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from data_prep.audio import audio_duration
 from data_prep.errors import InputError
 from data_prep.extractors import make_extractor
 from data_prep.features import FeatureSeq
 from data_prep.pipeline import collate, group_by_length
 from recognizer.bundle import Bundle
 from recognizer.decoding import Decoded, greedy_decode_batch
+from recognizer.long_audio import featurise_pieces, join_decoded
 from recognizer.results import Result
 
 
@@ -35,15 +38,18 @@ class Recognizer:
     """A loaded bundle ready to recognise audio files or line images.
 
     ``max_frames`` bounds the padded input frames of one forward batch (memory), ``max_batch``
-    the number of inputs in it; ``chunk`` how many files are featurised before they are batched.
+    the number of inputs in it; ``chunk`` how many files are featurised before they are batched;
+    ``segment_seconds`` the longest piece of audio featurised at once.
     """
 
-    def __init__(self, bundle: Bundle, max_frames: int = 64000, max_batch: int = 32, chunk: int = 128):
+    def __init__(self, bundle: Bundle, max_frames: int = 64000, max_batch: int = 32, chunk: int = 128,
+                 segment_seconds: float = 30.0):
         self.bundle = bundle
         self.extractor = make_extractor(bundle.features)
         self.max_frames = max_frames
         self.max_batch = max_batch
         self.chunk = chunk
+        self.segment_seconds = segment_seconds
         model = bundle.model
         signature = [tf.TensorSpec([None, None, self.extractor.feature_dim], tf.float32),
                      tf.TensorSpec([None], tf.int32)]
@@ -91,32 +97,49 @@ class Recognizer:
             raise InputError(path, "no frames to recognise")
         return seq
 
+    def featurise_pieces(self, path: str) -> list[FeatureSeq]:
+        """Features of one input: one sequence, or several pieces for long audio."""
+        if self.modality == "audio" and audio_duration(path) > self.segment_seconds:
+            try:
+                pieces = featurise_pieces(self.extractor, path, self.segment_seconds)
+            except InputError:  # not streamable (a format only librosa decodes): read it whole
+                pieces = [self.featurise(path)]
+            if not pieces:
+                raise InputError(path, "no frames to recognise")
+            return pieces
+        return [self.featurise(path)]
+
     def _recognize_chunk(self, paths: Sequence[str], bar) -> list[Result]:
         results: list[Result | None] = [None] * len(paths)
-        seqs: dict[int, FeatureSeq] = {}
+        pieces: dict[tuple[int, int], FeatureSeq] = {}
         for i, path in enumerate(paths):
             try:
-                seqs[i] = self.featurise(path)
+                pieces.update(((i, j), seq) for j, seq in enumerate(self.featurise_pieces(path)))
             except Exception as error:  # any unreadable input becomes its own failed Result
                 results[i] = Result.failed(path, read_error(path, error))
                 bar.update(1)
-        for i, decoded in self.decode_features(seqs).items():
-            results[i] = Result.from_decoded(paths[i], decoded, unit=seqs[i].unit)
+        decoded = self.decode_features(pieces)
+        for i in sorted({i for i, _ in pieces}):
+            keys = sorted(key for key in pieces if key[0] == i)
+            parts = [decoded[key] for key in keys]
+            joined = parts[0] if len(parts) == 1 else join_decoded(
+                parts, [len(pieces[key]) * pieces[key].step for key in keys])
+            results[i] = Result.from_decoded(paths[i], joined, unit=pieces[keys[0]].unit)
             bar.update(1)
         return results  # type: ignore[return-value]
 
-    def log_probs(self, seqs: dict[int, FeatureSeq]) -> dict[int, np.ndarray]:
+    def log_probs(self, seqs: dict[Hashable, FeatureSeq]) -> dict[Hashable, np.ndarray]:
         """Network outputs ``(T', V)`` per input, cut to each input's valid length."""
-        out: dict[int, np.ndarray] = {}
+        out: dict[Hashable, np.ndarray] = {}
         for keys, (log_probs, lengths) in self._forward_batches(seqs):
             for row, key in enumerate(keys):
                 out[key] = log_probs[row, : lengths[row]]
         return out
 
-    def decode_features(self, seqs: dict[int, FeatureSeq]) -> dict[int, Decoded]:
+    def decode_features(self, seqs: dict[Hashable, FeatureSeq]) -> dict[Hashable, Decoded]:
         """Greedy decoding of featurised inputs, timings in each input's own unit."""
         subsampling = self.bundle.model_config.subsampling
-        decoded: dict[int, Decoded] = {}
+        decoded: dict[Hashable, Decoded] = {}
         for keys, (log_probs, lengths) in self._forward_batches(seqs):
             steps = [seqs[k].step * subsampling for k in keys]
             offsets = [seqs[k].offset for k in keys]
@@ -124,13 +147,13 @@ class Recognizer:
                 decoded[key] = item
         return decoded
 
-    def _forward_batches(self, seqs: dict[int, FeatureSeq]):
+    def _forward_batches(self, seqs: dict[Hashable, FeatureSeq]):
         for keys in self._batches(seqs):
             batch = collate([seqs[k].frames for k in keys], [np.zeros(0, np.int32)] * len(keys))
             log_probs, lengths = self._forward(batch.features, batch.lengths)
             yield keys, (log_probs.numpy(), lengths.numpy())
 
-    def _batches(self, seqs: dict[int, FeatureSeq]) -> list[list[int]]:
+    def _batches(self, seqs: dict[Hashable, FeatureSeq]) -> list[list[Hashable]]:
         order = sorted(seqs, key=lambda k: len(seqs[k]))
         lengths = {k: len(seqs[k]) for k in seqs}
         return group_by_length(order, lengths, self.max_frames, self.max_batch)
