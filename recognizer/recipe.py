@@ -2,7 +2,8 @@
 
 Every section is optional. Without ``features`` the modality is taken from the training files
 (audio -> default log-mel, images -> default columns); without ``alphabet`` it is collected from
-the training transcripts; ``augment`` defaults to the modality's standard augmentation and
+the training transcripts; ``augment`` defaults to the modality's standard augmentation,
+may name a preset (``"speech-robust"``, see data_prep/augment_audio.py), and
 ``"augment": null`` switches it off.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.audio import AUDIO_EXTENSIONS
+from data_prep.augment_audio import PRESETS as AUDIO_PRESETS
 from data_prep.augment_audio import AudioAugmentConfig
 from data_prep.augment_image import ImageAugmentConfig
 from data_prep.extractors import feature_config_from_dict
@@ -83,6 +85,10 @@ class Recipe:
             return None
         if self.augment == DEFAULT:
             return kind()
+        if isinstance(self.augment, str):  # a named preset, e.g. "speech-robust"
+            if kind is AudioAugmentConfig and self.augment in AUDIO_PRESETS:
+                return kind.from_dict(AUDIO_PRESETS[self.augment])
+            raise ValueError(f"unknown augment preset {self.augment!r} for {type(features).__name__} features")
         if isinstance(self.augment, dict):
             return kind.from_dict(self.augment)
         if not isinstance(self.augment, kind):

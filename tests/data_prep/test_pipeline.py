@@ -367,3 +367,106 @@ def test_waveform_augmentation_redraws_features_each_epoch(tmp_path):
     first, second = (noisy.features(0, np.random.default_rng(seed)) for seed in (1, 2))
     assert first.shape == second.shape == plain.sequence(0).frames.shape
     assert not np.allclose(first, second) and not np.allclose(first, plain.sequence(0).frames)
+
+
+# --- audio augmentation: the old cached path, waveforms on the fly, babble ------------------------
+
+
+def test_default_audio_augmentation_draws_as_before(wav_entries):
+    """The speech-digits recipe ("augment": "default") must train on the same draws as before the
+    waveform effects existed: a cached speed variant, then SpecAugment, from one generator."""
+    from data_prep.augment_audio import mask_frames
+
+    entries, _ = wav_entries
+    config = AudioAugmentConfig()
+    ds = FeatureDataset(entries, make_extractor(tiny_audio_features()), encode, augment=config, progress=False)
+    assert not ds._raw and all(len(item.variants) == 3 for item in ds.items)
+    for seed in range(5):
+        got, old = np.random.default_rng(seed), np.random.default_rng(seed)
+        for i in range(len(ds)):
+            expected = mask_frames(ds.items[i].variants[old.integers(3)].frames, old, config)
+            np.testing.assert_array_equal(ds.features(i, got), expected)
+
+
+def test_waveforms_are_kept_once_as_int16_and_sped_up_on_the_fly(wav_entries):
+    from data_prep.augment_audio import speed_perturb
+
+    entries, _ = wav_entries
+    extractor = make_extractor(tiny_audio_features())
+    config = AudioAugmentConfig(speeds=(0.8, 1.0, 1.25), gain_db=(0.0, 0.0), time_masks=0, freq_masks=0)
+    ds = FeatureDataset(entries, extractor, encode, augment=config, progress=False)
+    rng = np.random.default_rng(0)
+    for i, entry in enumerate(entries):
+        item = ds.items[i]
+        assert len(item.variants) == 1 and item.variants[0].dtype == np.int16
+        raw = extractor.load(entry.path)
+        np.testing.assert_array_equal(ds.sequence(i).frames, extractor(entry.path).frames)  # 16-bit wav: lossless
+        assert item.length == len(ds.sequence(i))
+        lengths = {len(extractor.extract(speed_perturb(raw, s, 8000))) for s in config.speeds}
+        drawn = {len(ds.features(i, rng)) for _ in range(30)}
+        assert drawn == lengths  # the same speed perturbation as the cached variants
+        assert min(lengths) - 1 <= item.shortest <= min(lengths)
+
+
+def test_other_speech_is_another_sample(tmp_path):
+    entries = [Entry(str(write_sine(tmp_path / f"{i}.wav", 0.3, 300.0 + 200 * i)), "ab") for i in range(4)]
+    extractor = make_extractor(tiny_audio_features())
+    ds = FeatureDataset(entries, extractor, encode, augment=AudioAugmentConfig(babble_prob=1.0), progress=False)
+    rng = np.random.default_rng(0)
+    for i in range(len(ds)):
+        draw = ds.other_speech(i)
+        seen = set()
+        for _ in range(40):
+            waveform = draw(rng)
+            assert waveform.dtype == np.float32
+            matches = [j for j in range(len(ds)) if np.array_equal(waveform, extractor.load(entries[j].path))]
+            assert len(matches) == 1 and matches[0] != i
+            seen.add(matches[0])
+        assert seen == set(range(len(ds))) - {i}
+    alone = FeatureDataset(entries[:1], extractor, encode, augment=AudioAugmentConfig(babble_prob=1.0), progress=False)
+    np.testing.assert_array_equal(alone.other_speech(0)(rng), extractor.load(entries[0].path))
+
+
+def test_babble_on_gives_batches_that_differ_from_clean(tmp_path):
+    entries = [Entry(str(write_sine(tmp_path / f"{i}.wav", 0.4 + 0.1 * i, 300.0 + 150 * i)), "ab")
+               for i in range(6)]
+    extractor = make_extractor(tiny_audio_features())
+    config = AudioAugmentConfig(speeds=(1.0,), time_masks=0, freq_masks=0, babble_prob=1.0, babble_snr_db=(0, 5))
+    ds = FeatureDataset(entries, extractor, encode, augment=config, progress=False)
+    plain = FeatureDataset(entries, extractor, encode, progress=False)
+    epoch = list(ds.batches(max_frames=10_000, max_batch=4, seed=1, augment=True))
+    again = list(ds.batches(max_frames=10_000, max_batch=4, seed=1, augment=True))
+    assert sorted(np.concatenate([b.indices for b in epoch]).tolist()) == list(range(len(entries)))
+    for batch, same in zip(epoch, again):
+        np.testing.assert_array_equal(batch.features, same.features)
+        for row, index in enumerate(batch.indices):
+            n = batch.lengths[row]
+            clean = plain.features(int(index))
+            assert n == len(clean)  # babble keeps the length
+            assert np.abs(batch.features[row, :n] - clean).mean() > 0.1
+
+
+def test_robust_preset_batches(wav_entries):
+    from data_prep.augment_audio import PRESETS
+
+    entries, _ = wav_entries
+    config = AudioAugmentConfig.from_dict(PRESETS["speech-robust"])
+    ds = FeatureDataset(entries * 3, make_extractor(tiny_audio_features()), encode, augment=config, progress=False)
+    assert ds._band_hz is not None and len(ds._band_hz) == 16
+    budget = 4 * int(ds.lengths().max())
+    lengths = set()
+    for seed in range(4):
+        for batch in ds.batches(max_frames=budget, max_batch=8, shuffle=True, seed=seed, augment=True):
+            assert batch.features.dtype == np.float32 and np.all(np.isfinite(batch.features))
+            assert batch.features.shape[2] == 16
+            assert len(batch.indices) == 1 or batch.features.shape[0] * batch.features.shape[1] <= budget
+            lengths.update(zip(batch.indices.tolist(), batch.lengths.tolist()))
+    low, high = config.duration_factors()
+    for index, item in enumerate(ds.items):  # tempo and speed change the lengths, within their factors
+        drawn = [n for i, n in lengths if i == index]
+        assert item.length * low - 2 <= min(drawn) and max(drawn) <= item.length * high + 2
+        assert item.shortest <= min(drawn) + 1  # what drop_if sees is a lower bound, within a frame
+    first = [b.features for b in ds.batches(max_frames=budget, max_batch=8, seed=9, augment=True)]
+    second = [b.features for b in ds.batches(max_frames=budget, max_batch=8, seed=9, augment=True)]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
