@@ -167,6 +167,8 @@ def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: Rend
     start = 4 * xh
     main = Image.new("L", (width, height), 0)
     end = _draw_text(ImageDraw.Draw(main), text, font, size, start, top, rng, s)
+    if end > width - 2 * xh:  # the canvas is sized generously; never let a glyph be cut silently
+        raise ValueError(f"{font.key}: {text!r} is too wide for its canvas")
     main_ink = np.asarray(main, dtype=np.float32) / 255.0
     others = Image.new("L", (width, height), 0)
     if neighbours:
