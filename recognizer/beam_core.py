@@ -29,9 +29,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from recognizer.lm.ngram import NgramTables, ngram_score
-from recognizer.lm.trie import NO_END, UNKNOWN_WORD, Trie, trie_child
-from recognizer.pair_map import map_get, map_put, new_map
+from recognizer.lm.ngram import NgramTables, ngram_step
+from recognizer.lm.trie import NO_END, UNKNOWN_WORD, Trie
+from recognizer.pair_map import lookup, new_map, store
 
 NO_LM, CHAR_LM, WORD_LM = 0, 1, 2
 OUT, OOV = -1, -2  # word-trie positions: between words; inside a word the trie does not hold
@@ -74,99 +74,26 @@ def _logaddexp(a, b):
     return b + math.log1p(math.exp(a - b))
 
 
-@numba.njit(cache=True)
-def _word_lm(sc, state, token):
-    log10, state = ngram_score(sc.lm, state, token)
-    return sc.alpha * LN10 * log10, state
-
-
-@numba.njit(cache=True)
-def _complete_word(sc, lmstate, wnode):
+@numba.njit(cache=True, inline="always")
+def _word_end(lm_kind, strict, alpha, beta, unk_token, trie_end,
+              lka, lkb, lval, lprob, lback, lsuffix, ldepth, lorder, lunk, lmstate, wnode):
     """A word ends at trie position ``wnode``: (allowed, extra score, LM state)."""
     if wnode == OOV:  # its <unk> score was paid when it left the trie
-        if sc.lm_kind == WORD_LM:
-            return True, sc.beta, ngram_score(sc.lm, lmstate, sc.unk_token)[1]
+        if lm_kind == WORD_LM:
+            lmstate = ngram_step(lka, lkb, lval, lprob, lback, lsuffix, ldepth, lorder, lunk, lmstate, unk_token)[1]
+            return True, beta, lmstate
         return True, 0.0, lmstate
-    token = sc.trie.end[wnode]
+    token = trie_end[wnode]
     if token == NO_END:  # the trie holds no word that ends here
-        if sc.strict:
+        if strict:
             return False, 0.0, lmstate
-        token = sc.unk_token
+        token = unk_token
     elif token == UNKNOWN_WORD:
-        token = sc.unk_token
-    if sc.lm_kind == WORD_LM:
-        add, lmstate = _word_lm(sc, lmstate, token)
-        return True, add + sc.beta, lmstate
+        token = unk_token
+    if lm_kind == WORD_LM:
+        log10, lmstate = ngram_step(lka, lkb, lval, lprob, lback, lsuffix, ldepth, lorder, lunk, lmstate, token)
+        return True, alpha * LN10 * log10 + beta, lmstate
     return True, 0.0, lmstate
-
-
-@numba.njit(cache=True)
-def _extend(sc, last, lmstate, wnode, hnode, hotdone, c):
-    """Append label ``c`` to a prefix ending in ``last`` (-1: empty prefix).
-
-    Returns (allowed, LM score added, LM state, word-trie node, hotword node, hotword bonus won).
-    """
-    add = 0.0
-    if sc.lm_kind == CHAR_LM:
-        log10, lmstate = ngram_score(sc.lm, lmstate, sc.char_token[c])
-        add += sc.alpha * LN10 * log10 + sc.beta
-    letter = sc.is_letter[c]
-    if sc.use_trie:
-        if letter:
-            if wnode == OOV:
-                node = OOV
-            else:
-                node = trie_child(sc.trie, 0 if wnode == OUT else wnode, c)
-                if node < 0:  # leaves the vocabulary
-                    if sc.strict:
-                        return False, 0.0, lmstate, wnode, hnode, hotdone
-                    node = OOV
-                    if sc.lm_kind == WORD_LM:
-                        add += _word_lm(sc, lmstate, sc.unk_token)[0]
-            wnode = node
-        else:
-            node = -1
-            if wnode >= 0 and c != sc.space:
-                node = trie_child(sc.trie, wnode, c)
-            if node >= 0:
-                wnode = node
-            elif wnode != OUT:
-                ok, more, lmstate = _complete_word(sc, lmstate, wnode)
-                if not ok:
-                    return False, 0.0, lmstate, wnode, hnode, hotdone
-                add += more
-                wnode = OUT
-    if sc.use_hot:
-        if hnode >= 0:
-            if not letter and sc.hot_complete[hnode] > 0:
-                hotdone += sc.hot_complete[hnode]
-            hnode = trie_child(sc.hot, hnode, c)
-        if hnode < 0 and c != sc.space and (last < 0 or not sc.is_letter[last]):
-            hnode = trie_child(sc.hot, 0, c)
-    return True, add, lmstate, wnode, hnode, hotdone
-
-
-@numba.njit(cache=True)
-def _finish(sc, lmstate, wnode, hnode, hotdone):
-    """End of input: (allowed, LM score added, hotword bonus won)."""
-    add = 0.0
-    if sc.use_trie and wnode != OUT:
-        ok, more, lmstate = _complete_word(sc, lmstate, wnode)
-        if not ok:
-            return False, 0.0, hotdone
-        add += more
-    if sc.lm_kind != NO_LM:
-        add += sc.alpha * LN10 * ngram_score(sc.lm, lmstate, sc.eos_token)[0]
-    if sc.use_hot and hnode >= 0:
-        hotdone += sc.hot_complete[hnode]
-    return True, add, hotdone
-
-
-@numba.njit(cache=True)
-def _partial(sc, hnode):
-    if sc.use_hot and hnode >= 0:
-        return sc.hot_partial[hnode]
-    return 0.0
 
 
 @numba.njit(cache=True)
@@ -177,17 +104,30 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
     """
     n_frames, n_labels = log_probs.shape
     width = max(1, width)
+    # The scorer's arrays, unpacked once: handing numba a tuple of arrays inside the loop costs
+    # a reference-count update per array per use (see recognizer.pair_map.lookup).
+    lm_kind, alpha, beta, unk, eos = sc.lm_kind, sc.alpha, sc.beta, sc.unk_token, sc.eos_token
+    lka, lkb, lval = sc.lm.children.key_a, sc.lm.children.key_b, sc.lm.children.value
+    lprob, lback, lsuffix, ldepth = sc.lm.log10_prob, sc.lm.log10_backoff, sc.lm.suffix, sc.lm.depth
+    lorder, lunk = sc.lm.order, sc.lm.unk_log10
+    char_token, letters, space = sc.char_token, sc.is_letter, sc.space
+    use_trie, strict = sc.use_trie, sc.strict
+    tka, tkb, tval, tend = sc.trie.children.key_a, sc.trie.children.key_b, sc.trie.children.value, sc.trie.end
+    use_hot, hot_partial, hot_complete = sc.use_hot, sc.hot_partial, sc.hot_complete
+    hka, hkb, hval = sc.hot.children.key_a, sc.hot.children.key_b, sc.hot.children.value
+
     capacity = width * n_frames + 1
-    # the prefix tree
+    # the prefix tree, with what the scorer knows of each prefix
     parent = np.empty(capacity, np.int32)
     label = np.empty(capacity, np.int32)
-    lmstate = np.empty(capacity, np.int64)
-    wnode = np.empty(capacity, np.int32)
-    hnode = np.empty(capacity, np.int32)
-    lmacc = np.empty(capacity, np.float64)
-    hotdone = np.empty(capacity, np.float64)
-    extra = np.empty(capacity, np.float64)
+    lmstate = np.empty(capacity, np.int64)  # LM state
+    wnode = np.empty(capacity, np.int32)  # word-trie position (OUT, OOV or a node)
+    hnode = np.empty(capacity, np.int32)  # hotword-trie position (-1: none)
+    lmacc = np.empty(capacity, np.float64)  # LM and bonus scores so far
+    hotdone = np.empty(capacity, np.float64)  # hotword weights won so far
+    extra = np.empty(capacity, np.float64)  # lmacc + hotdone + the partial hotword bonus
     children = new_map(capacity)
+    cka, ckb, cval = children.key_a, children.key_b, children.value
     parent[0], label[0], lmstate[0], wnode[0], hnode[0] = -1, -1, sc.bos_state, OUT, -1
     lmacc[0], hotdone[0], extra[0] = 0.0, 0.0, 0.0
     count = 1
@@ -202,14 +142,14 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
     c_parent = np.empty(n_cand_max, np.int32)
     c_label = np.empty(n_cand_max, np.int32)
     c_blank = np.empty(n_cand_max, np.bool_)
-    c_valid = np.empty(n_cand_max, np.bool_)
     c_ac = np.empty(n_cand_max, np.float64)
     c_lmstate = np.empty(n_cand_max, np.int64)
     c_wnode = np.empty(n_cand_max, np.int32)
     c_hnode = np.empty(n_cand_max, np.int32)
     c_lmacc = np.empty(n_cand_max, np.float64)
     c_hotdone = np.empty(n_cand_max, np.float64)
-    c_extra = np.empty(n_cand_max, np.float64)
+    c_extra = np.empty(n_cand_max, np.float64)  # -inf: not allowed
+    totals = np.empty(n_cand_max, np.float64)
     size = 2
     while size < 2 * n_cand_max:
         size *= 2
@@ -219,7 +159,6 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
     m_val = np.empty(size, np.int32)
     m_stamp = np.zeros(size, np.int64)
     tries = np.empty(n_labels, np.int32)
-    totals = np.empty(n_cand_max, np.float64)
     keep = np.empty(n_cand_max, np.int64)
 
     for t in range(n_frames):
@@ -247,7 +186,8 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                 if c == 0:
                     blank = True
                 elif c != last or b_blank[i]:
-                    existing = map_get(children, node, c)
+                    existing = lookup(cka, ckb, cval, node, c)
+                # merge with an equal candidate of this frame, if any
                 if existing >= 0:
                     key_a, key_b = np.int64(existing), np.int64(1 if blank else 0)
                 else:
@@ -263,27 +203,60 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                 k = n_cand
                 n_cand += 1
                 c_node[k], c_parent[k], c_label[k], c_blank[k], c_ac[k] = existing, node, c, blank, score
-                c_valid[k] = True
                 if existing >= 0:
                     c_extra[k] = extra[existing]
-                else:
-                    ok, add, st, wn, hn, hd = _extend(sc, last, lmstate[node], wnode[node], hnode[node],
-                                                      hotdone[node], c)
-                    c_valid[k] = ok
-                    c_lmstate[k], c_wnode[k], c_hnode[k] = st, wn, hn
-                    c_lmacc[k], c_hotdone[k] = lmacc[node] + add, hd
-                    c_extra[k] = lmacc[node] + add + hd + _partial(sc, hn)
-        # prune and keep the best `width` (a stable sort: ties go to the earlier candidate)
+                    continue
+                # a new prefix: what the scorer says of `node` + c
+                st, wn, hn, hd = lmstate[node], wnode[node], hnode[node], hotdone[node]
+                ok, add = True, 0.0
+                if lm_kind == CHAR_LM:
+                    log10, st = ngram_step(lka, lkb, lval, lprob, lback, lsuffix, ldepth, lorder, lunk, st,
+                                           char_token[c])
+                    add += alpha * LN10 * log10 + beta
+                letter = letters[c]
+                if use_trie:
+                    if letter:  # starts or continues a word
+                        if wn != OOV:
+                            nxt = lookup(tka, tkb, tval, 0 if wn == OUT else wn, c)
+                            if nxt < 0:  # leaves the vocabulary
+                                ok = not strict
+                                nxt = OOV
+                                if lm_kind == WORD_LM:
+                                    add += alpha * LN10 * ngram_step(lka, lkb, lval, lprob, lback, lsuffix, ldepth,
+                                                                     lorder, lunk, st, unk)[0]
+                            wn = nxt
+                    else:  # continues a word where the trie spells one so, else ends it
+                        nxt = -1
+                        if wn >= 0 and c != space:
+                            nxt = lookup(tka, tkb, tval, wn, c)
+                        if nxt >= 0:
+                            wn = nxt
+                        elif wn != OUT:
+                            ok, more, st = _word_end(lm_kind, strict, alpha, beta, unk, tend, lka, lkb, lval, lprob,
+                                                     lback, lsuffix, ldepth, lorder, lunk, st, wn)
+                            add += more
+                            wn = OUT
+                if use_hot:
+                    if hn >= 0:
+                        if not letter and hot_complete[hn] > 0:
+                            hd += hot_complete[hn]
+                        hn = lookup(hka, hkb, hval, hn, c)
+                    if hn < 0 and c != space and (last < 0 or not letters[last]):
+                        hn = lookup(hka, hkb, hval, 0, c)
+                c_lmstate[k], c_wnode[k], c_hnode[k] = st, wn, hn
+                c_lmacc[k], c_hotdone[k] = lmacc[node] + add, hd
+                c_extra[k] = lmacc[node] + add + hd + (hot_partial[hn] if hn >= 0 else 0.0) if ok else NEG_INF
+        # prune, and keep the best `width`
         best = NEG_INF
         for k in range(n_cand):
-            totals[k] = c_ac[k] + c_extra[k] if c_valid[k] else NEG_INF
+            totals[k] = c_ac[k] + c_extra[k]
             best = max(best, totals[k])
         n_keep = 0
         for k in range(n_cand):
             if totals[k] > NEG_INF and totals[k] >= best + beam_prune_logp:
                 keep[n_keep] = k
                 n_keep += 1
-        order = np.argsort(-totals[keep[:n_keep]], kind="mergesort")
+        order = np.argsort(-totals[keep[:n_keep]], kind="mergesort")  # stable: ties keep candidate order
         n_beam = min(width, n_keep)
         for i in range(n_beam):
             k = keep[order[i]]
@@ -294,7 +267,7 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                 parent[node], label[node] = c_parent[k], c_label[k]
                 lmstate[node], wnode[node], hnode[node] = c_lmstate[k], c_wnode[k], c_hnode[k]
                 lmacc[node], hotdone[node], extra[node] = c_lmacc[k], c_hotdone[k], c_extra[k]
-                map_put(children, c_parent[k], c_label[k], node)
+                store(cka, ckb, cval, c_parent[k], c_label[k], node)
             b_node[i], b_blank[i], b_ac[i] = node, c_blank[k], c_ac[k]
         if n_beam == 0:  # every candidate was disallowed: nothing can be decoded
             break
@@ -312,20 +285,23 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
             f_node[n_final], f_ac[n_final] = b_node[k], b_ac[k]
             n_final += 1
     f_total = np.empty(n_final, np.float64)
-    f_ok = np.empty(n_final, np.bool_)
     any_ok = False
     for i in range(n_final):
         node = f_node[i]
-        ok, add, hd = _finish(sc, lmstate[node], wnode[node], hnode[node], hotdone[node])
-        f_ok[i] = ok
-        f_total[i] = f_ac[i] + lmacc[node] + add + hd
+        st, add, ok = lmstate[node], 0.0, True
+        if use_trie and wnode[node] != OUT:
+            ok, add, st = _word_end(lm_kind, strict, alpha, beta, unk, tend, lka, lkb, lval, lprob,
+                                    lback, lsuffix, ldepth, lorder, lunk, st, wnode[node])
+        if lm_kind != NO_LM:
+            add += alpha * LN10 * ngram_step(lka, lkb, lval, lprob, lback, lsuffix, ldepth, lorder, lunk, st, eos)[0]
+        hd = hotdone[node]
+        if use_hot and hnode[node] >= 0:
+            hd += hot_complete[hnode[node]]
+        f_total[i] = f_ac[i] + lmacc[node] + add + hd if ok else NEG_INF
         any_ok = any_ok or ok
-    for i in range(n_final):
-        if not f_ok[i]:
-            if any_ok:
-                f_total[i] = NEG_INF
-            else:  # nothing ends well: keep the best prefixes as they stand
-                f_total[i] = f_ac[i] + extra[f_node[i]]
+    if not any_ok:  # nothing ends well (a lexicon word cut off): keep the best prefixes as they stand
+        for i in range(n_final):
+            f_total[i] = f_ac[i] + extra[f_node[i]]
     order = np.argsort(-f_total, kind="mergesort")
     n_out = 0
     for i in range(n_final):

@@ -14,6 +14,7 @@ short outputs.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,6 +94,20 @@ class BeamDecoder:
         self.lexicon = None if lexicon is None else list(lexicon)
         self.hotwords = list(hotwords)
         self.scorer = self._scorer(float(alpha), float(beta))
+
+    def with_weights(self, alpha: float, beta: float) -> BeamDecoder:
+        """The same decoder with other LM weights, sharing the loaded LM and tries (for tuning)."""
+        other = copy.copy(self)
+        other.scorer = self.scorer._replace(alpha=float(alpha), beta=float(beta))
+        return other
+
+    @property
+    def alpha(self) -> float:
+        return self.scorer.alpha
+
+    @property
+    def beta(self) -> float:
+        return self.scorer.beta
 
     # --- building the scorer ---------------------------------------------------------------
 

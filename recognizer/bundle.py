@@ -2,7 +2,9 @@
 
 Loading a bundle never deserialises code: the network is rebuilt from the JSON config and the
 weights are read into it. A name without a path separator resolves to a folder of shipped or
-installed bundles (see :func:`resolve`); a path resolves to itself.
+installed bundles (see :func:`resolve`); a path resolves to itself. An optional ``lm/`` folder
+holds language models, lexicons and ``decoder.json``, the decoding used by default
+(:mod:`recognizer.decoder_config`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from recognizer.model import ModelConfig, RecognizerNet, build_model
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
+LM_DIR = "lm"
 FORMAT = 1
 
 
@@ -68,6 +71,19 @@ class Bundle:
     @property
     def modality(self) -> str:
         return make_extractor(self.features).modality
+
+    @property
+    def lm_dir(self) -> Path | None:
+        """The bundle's ``lm/`` folder, if it has one."""
+        if self.path is None or not (self.path / LM_DIR).is_dir():
+            return None
+        return self.path / LM_DIR
+
+    def decoder_config(self):
+        """How this bundle decodes by default: its ``lm/decoder.json``, or greedy decoding."""
+        from recognizer.decoder_config import bundle_decoder_config
+
+        return bundle_decoder_config(self.path)
 
     def config_dict(self) -> dict[str, Any]:
         return {

@@ -22,13 +22,14 @@ class Report:
     samples: list[dict[str, Any]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     unknown_chars: dict[str, int] = field(default_factory=dict)
+    decoder: str = "greedy"  # a one-line description of how outputs were decoded
 
     def worst(self, count: int = 10) -> list[dict[str, Any]]:
         return sorted(self.samples, key=lambda s: (-s["cer_errors"], s["path"]))[:count]
 
     def to_dict(self, worst: int = 20) -> dict[str, Any]:
         return {
-            "manifest": self.manifest, "model": self.model,
+            "manifest": self.manifest, "model": self.model, "decoder": self.decoder,
             "cer": round(self.cer.rate, 6), "cer_errors": self.cer.errors, "cer_length": self.cer.length,
             "wer": round(self.wer.rate, 6), "wer_errors": self.wer.errors, "wer_length": self.wer.length,
             "samples": len(self.samples), "failed": self.failed, "unknown_chars": self.unknown_chars,
@@ -63,4 +64,18 @@ def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool
                         "wer_errors": errors.wer_errors, "wer_length": errors.wer_len})
     unknown = Counter({ch: n for ch, n in alphabet.unknown_chars(refs).items()})
     return Report(str(manifest), recognizer.name, cer(refs, hyps), wer(refs, hyps), samples, failed,
-                  dict(unknown.most_common()))
+                  dict(unknown.most_common()), describe(recognizer.decoder_config))
+
+
+def describe(config) -> str:
+    """``greedy``, or ``beam (width 64, LM word.arpa alpha 0.5 beta 1.0, lexicon words.txt)``."""
+    if config.decoder == "greedy":
+        return "greedy"
+    parts = [f"width {config.beam_width}"]
+    if config.lm:
+        parts.append(f"LM {os.path.basename(config.lm)} alpha {config.alpha:g} beta {config.beta:g}")
+    if config.lexicon:
+        parts.append(f"lexicon {os.path.basename(config.lexicon)}")
+    if config.hotwords:
+        parts.append(f"hotwords {' '.join(config.hotwords)}")
+    return f"beam ({', '.join(parts)})"

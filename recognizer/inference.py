@@ -22,7 +22,8 @@ from data_prep.extractors import make_extractor
 from data_prep.features import FeatureSeq
 from data_prep.pipeline import collate, group_by_length
 from recognizer.bundle import Bundle
-from recognizer.decoding import Decoded, greedy_decode_batch
+from recognizer.decoder_config import DecoderConfig, make_decoder
+from recognizer.decoding import Decoded
 from recognizer.long_audio import featurise_pieces, join_decoded
 from recognizer.results import Result
 
@@ -39,12 +40,15 @@ class Recognizer:
 
     ``max_frames`` bounds the padded input frames of one forward batch (memory), ``max_batch``
     the number of inputs in it; ``chunk`` how many files are featurised before they are batched;
+    ``decoder`` how outputs become text (default: the bundle's, see :mod:`recognizer.decoder_config`);
     ``segment_seconds`` the longest piece of audio featurised at once.
     """
 
     def __init__(self, bundle: Bundle, max_frames: int = 64000, max_batch: int = 32, chunk: int = 128,
-                 segment_seconds: float = 30.0):
+                 segment_seconds: float = 30.0, decoder: DecoderConfig | None = None):
         self.bundle = bundle
+        self.decoder_config = decoder if decoder is not None else bundle.decoder_config()
+        self.decoder = make_decoder(self.decoder_config, bundle.alphabet)
         self.extractor = make_extractor(bundle.features)
         self.max_frames = max_frames
         self.max_batch = max_batch
@@ -137,13 +141,13 @@ class Recognizer:
         return out
 
     def decode_features(self, seqs: dict[Hashable, FeatureSeq]) -> dict[Hashable, Decoded]:
-        """Greedy decoding of featurised inputs, timings in each input's own unit."""
+        """Decoding of featurised inputs (by ``self.decoder``), timings in each input's own unit."""
         subsampling = self.bundle.model_config.subsampling
         decoded: dict[Hashable, Decoded] = {}
         for keys, (log_probs, lengths) in self._forward_batches(seqs):
             steps = [seqs[k].step * subsampling for k in keys]
             offsets = [seqs[k].offset for k in keys]
-            for key, item in zip(keys, greedy_decode_batch(log_probs, lengths, self.alphabet, steps, offsets)):
+            for key, item in zip(keys, self.decoder.decode_batch(log_probs, lengths, steps, offsets)):
                 decoded[key] = item
         return decoded
 

@@ -42,28 +42,45 @@ def _slot(key_a, key_b, a, b):
     return i
 
 
+@numba.njit(cache=True, inline="always")
+def lookup(key_a, key_b, value, a, b):
+    """:func:`map_get` on the map's arrays, for hot loops.
+
+    Handing numba a tuple of arrays costs a reference-count update per array per call, which
+    dominated the beam search; hot loops unpack the arrays once and call this.
+    """
+    i = _slot(key_a, key_b, a, b)
+    if key_a[i] == EMPTY:
+        return -1
+    return value[i]
+
+
 @numba.njit(cache=True)
 def map_get(m, a, b):
     """The value stored for ``(a, b)``, or -1."""
-    i = _slot(m.key_a, m.key_b, a, b)
-    if m.key_a[i] == EMPTY:
-        return -1
-    return m.value[i]
+    return lookup(m.key_a, m.key_b, m.value, a, b)
+
+
+@numba.njit(cache=True, inline="always")
+def store(key_a, key_b, value, a, b, v):
+    """:func:`map_put` on the map's arrays, for hot loops."""
+    i = _slot(key_a, key_b, a, b)
+    key_a[i] = a
+    key_b[i] = b
+    value[i] = v
 
 
 @numba.njit(cache=True)
 def map_put(m, a, b, value):
     """Store ``value`` for ``(a, b)`` (``a >= 0``), replacing any earlier value."""
-    i = _slot(m.key_a, m.key_b, a, b)
-    m.key_a[i] = a
-    m.key_b[i] = b
-    m.value[i] = value
+    store(m.key_a, m.key_b, m.value, a, b, value)
 
 
 @numba.njit(cache=True)
 def map_put_many(m, a, b, values):
+    key_a, key_b, value = m.key_a, m.key_b, m.value
     for k in range(a.shape[0]):
-        map_put(m, a[k], b[k], values[k])
+        store(key_a, key_b, value, a[k], b[k], values[k])
 
 
 @numba.njit(cache=True)

@@ -2,7 +2,9 @@
 
 One :class:`Result` per input, in input order, failed inputs included: a batch never loses its
 alignment with the inputs because one file was unreadable. ``to_dict`` gives exactly the
-``--format jsonl`` shape of DESIGN.md, so the CLI and library users see the same objects.
+``--format jsonl`` shape of DESIGN.md, so the CLI and library users see the same objects; a
+decoder asked for alternatives adds ``"nbest": [{"text", "score"}]`` (best first, natural-log
+scores, higher is better).
 """
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from recognizer.decoding import Char, Decoded, Word
+from recognizer.decoding import Char, Decoded, Hypothesis, Word
 
 _TIME_DIGITS = 3  # 1 ms, or 1/1000 px: finer than any frame step
 _CONF_DIGITS = 4
+_SCORE_DIGITS = 4
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
@@ -29,13 +32,14 @@ class Result:
     chars: list[Char] = field(default_factory=list)
     error: str | None = None
     unit: str = "s"
+    nbest: list[Hypothesis] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     @classmethod
-    def from_decoded(cls, path: str | os.PathLike, decoded: Decoded, unit: str = "s") -> "Result":
+    def from_decoded(cls, path: str | os.PathLike, decoded: Decoded, unit: str = "s") -> Result:
         return cls(
             path=str(path),
             text=decoded.text,
@@ -43,10 +47,11 @@ class Result:
             words=list(decoded.words),
             chars=list(decoded.chars),
             unit=unit,
+            nbest=list(decoded.nbest),
         )
 
     @classmethod
-    def failed(cls, path: str | os.PathLike, error_message: str) -> "Result":
+    def failed(cls, path: str | os.PathLike, error_message: str) -> Result:
         return cls(path=str(path), error=str(error_message))
 
     def to_dict(self, include_chars: bool = False) -> dict[str, Any]:
@@ -63,6 +68,8 @@ class Result:
             "confidence": _conf(self.confidence),
             "words": [_span("word", w.word, w) for w in self.words],
         }
+        if self.nbest:
+            out["nbest"] = [{"text": h.text, "score": round(float(h.score), _SCORE_DIGITS)} for h in self.nbest]
         if include_chars:
             out["chars"] = [_span("char", c.char, c) for c in self.chars]
         return out

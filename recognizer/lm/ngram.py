@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from recognizer.lm.tokens import BOS, EOS, UNK, guess_unit
-from recognizer.pair_map import PairMap, map_get, map_put, new_map
+from recognizer.pair_map import PairMap, lookup, map_get, new_map, store
 
 ROOT = 0
 NO_UNK_LOG10 = -10.0  # an unknown token's log10 probability in a model that lists no <unk>
@@ -155,24 +155,36 @@ def _walk(children, ids, first):
     return node
 
 
+@numba.njit(cache=True, inline="always")
+def _walk_arrays(key_a, key_b, value, ids, first):
+    node = ROOT
+    for j in range(first, ids.shape[0]):
+        node = lookup(key_a, key_b, value, node, ids[j])
+        if node < 0:
+            return -1
+    return node
+
+
 @numba.njit(cache=True)
 def _add_nodes(children, ids, start):
     """Insert one order's n-grams below their contexts; the row of the first bad one, or -1."""
+    key_a, key_b, value = children.key_a, children.key_b, children.value
     k = ids.shape[1]
     for r in range(ids.shape[0]):
-        context = _walk(children, ids[r, : k - 1], 0)
-        if context < 0 or map_get(children, context, ids[r, k - 1]) >= 0:
+        context = _walk_arrays(key_a, key_b, value, ids[r, : k - 1], 0)
+        if context < 0 or lookup(key_a, key_b, value, context, ids[r, k - 1]) >= 0:
             return r
-        map_put(children, context, ids[r, k - 1], start + r)
+        store(key_a, key_b, value, context, ids[r, k - 1], start + r)
     return -1
 
 
 @numba.njit(cache=True)
 def _suffixes(children, ids):
+    key_a, key_b, value = children.key_a, children.key_b, children.value
     out = np.zeros(ids.shape[0], np.int32)
     for r in range(ids.shape[0]):
         for first in range(1, ids.shape[1]):
-            node = _walk(children, ids[r], first)
+            node = _walk_arrays(key_a, key_b, value, ids[r], first)
             if node >= 0:
                 out[r] = node
                 break
@@ -182,17 +194,24 @@ def _suffixes(children, ids):
 @numba.njit(cache=True)
 def ngram_score(t, state, token):
     """(log10 p(token | state), next state); ``token < 0`` is an unknown token."""
+    return ngram_step(t.children.key_a, t.children.key_b, t.children.value, t.log10_prob, t.log10_backoff,
+                      t.suffix, t.depth, t.order, t.unk_log10, state, token)
+
+
+@numba.njit(cache=True, inline="always")
+def ngram_step(key_a, key_b, value, log10_prob, log10_backoff, suffix, depth, order, unk_log10, state, token):
+    """:func:`ngram_score` on the tables' arrays, for hot loops (see :func:`~recognizer.pair_map.lookup`)."""
     if token < 0:
-        return t.unk_log10, ROOT
+        return unk_log10, ROOT
     total = 0.0
     while True:
-        node = map_get(t.children, state, token)
+        node = lookup(key_a, key_b, value, state, token)
         if node >= 0:
-            total += t.log10_prob[node]
-            if t.depth[node] >= t.order:
-                node = t.suffix[node]
+            total += log10_prob[node]
+            if depth[node] >= order:
+                node = suffix[node]
             return total, node
         if state == ROOT:
-            return total + t.unk_log10, ROOT
-        total += t.log10_backoff[state]
-        state = t.suffix[state]
+            return total + unk_log10, ROOT
+        total += log10_backoff[state]
+        state = suffix[state]

@@ -216,3 +216,112 @@ def test_every_kind_of_bad_input_gets_one_line_and_the_rest_still_run(capsys, me
     manifest.write_text("path\ttranscript\nx.wav\tab\n")
     code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)
     assert code == 2 and err.strip().endswith(f"{manifest}:1: header lacks column(s) text (has: path, transcript)")
+
+
+# --- decoder options, subtitles, language models ------------------------------------------------
+
+
+def jsonl(out):
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_beam_of_width_one_is_greedy_on_the_command_line(capsys, media_dir, audio_bundle_dir):
+    paths = [media_dir / n for n in ("short.wav", "medium.wav", "long.wav")]
+    _, greedy, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", *paths)
+    code, beam, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl",
+                          "--decoder", "beam", "--beam-width", "1", *paths)
+    assert code == 0, err
+    for g, b in zip(jsonl(greedy), jsonl(beam)):
+        assert (b["text"], [w["word"] for w in b["words"]]) == (g["text"], [w["word"] for w in g["words"]])
+        assert [(w["start"], w["end"]) for w in b["words"]] == [(w["start"], w["end"]) for w in g["words"]]
+        assert b["confidence"] == pytest.approx(g["confidence"], abs=2e-4)
+
+
+def test_nbest_in_jsonl_and_text(capsys, media_dir, audio_bundle_dir):
+    path = media_dir / "long.wav"
+    code, out, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", "--nbest", "3", path)
+    (obj,) = jsonl(out)
+    assert code == 0 and 1 <= len(obj["nbest"]) <= 3 and obj["nbest"][0]["text"] == obj["text"]
+    assert len({h["text"] for h in obj["nbest"]}) == len(obj["nbest"])
+    scores = [h["score"] for h in obj["nbest"]]
+    assert scores == sorted(scores, reverse=True)
+    code, out, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--nbest", "3", path)
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [line[0] for line in lines] == [str(i) for i in range(1, len(obj["nbest"]) + 1)]
+    assert [line[2] for line in lines] == [h["text"] for h in obj["nbest"]]
+
+
+def test_subtitles(capsys, media_dir, audio_bundle_dir, tmp_path):
+    one = media_dir / "long.wav"
+    code, out, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "jsonl", one)
+    words = jsonl(out)[0]["words"]
+    code, srt, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "srt", one)
+    assert code == 0
+    cue_words = [w for block in srt.strip().split("\n\n") if block for w in " ".join(block.split("\n")[2:]).split()]
+    assert cue_words == [w["word"] for w in words]
+    if words:
+        assert srt.startswith("1\n00:00:")
+    code, vtt, _ = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "vtt", one)
+    assert code == 0 and vtt.startswith("WEBVTT\n\n")
+    several = [one, media_dir / "short.wav", media_dir / "missing.wav"]
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "srt", *several)
+    assert code == 2 and "--output-dir" in one_line_error(err)
+    code, out, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--format", "vtt",
+                         "--output-dir", tmp_path / "subs", *several)
+    assert code == 1 and out == ""
+    assert sorted(p.name for p in (tmp_path / "subs").iterdir()) == ["long.vtt", "short.vtt"]
+    assert (tmp_path / "subs" / "long.vtt").read_text() == vtt
+    assert "error: " + str(several[2]) in err
+
+
+def test_decoder_input_errors_are_one_line(capsys, media_dir, audio_bundle_dir, tmp_path):
+    wav = media_dir / "short.wav"
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--hotword", "cab:2", "--hotword", "xyz", wav)
+    line = one_line_error(err)
+    assert code == 2 and "hotword 'xyz'" in line and "'x'" in line
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--hotword", "cab:lots", wav)
+    assert code == 2 and "weight 'lots'" in one_line_error(err)
+    (tmp_path / "empty.txt").write_text("\n")
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--lexicon", tmp_path / "empty.txt", wav)
+    assert code == 2 and f"{tmp_path / 'empty.txt'}: the lexicon holds no words" in one_line_error(err)
+    (tmp_path / "foreign.txt").write_text("xyz\nqq\n")
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--lexicon", tmp_path / "foreign.txt", wav)
+    assert code == 2 and "none of the 2 lexicon word(s)" in one_line_error(err)
+    (tmp_path / "bad.arpa").write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1\ta\n\\end\\\n")
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--lm", tmp_path / "bad.arpa", wav)
+    assert code == 2 and f"{tmp_path / 'bad.arpa'}:6: the 1-grams section has 1 entries" in one_line_error(err)
+    code, _, err = run(capsys, "transcribe", "--model", audio_bundle_dir, "--beam-width", "0", wav)
+    assert code == 2 and "beam width" in one_line_error(err)
+
+
+def test_lm_build_tune_and_the_bundle_default(capsys, media_dir, audio_bundle_dir, tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("a cab\nbac ab\nc a b\nabc cab\n", encoding="utf-8")
+    code, _, err = run(capsys, "lm", "build", text, "--unit", "word", "--order", "2", "--out", tmp_path / "w.arpa")
+    assert code == 0 and "word 2-gram model from 4 sentences" in err
+    code, _, err = run(capsys, "lm", "build", text, "--unit", "char", "--order", "3", "--out", tmp_path / "c.arpa",
+                       "--model", audio_bundle_dir)
+    assert code == 0 and (tmp_path / "c.arpa").exists()
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(audio_bundle_dir, bundle)
+    for name in ("short.wav", "medium.wav", "long.wav"):
+        shutil.copy(media_dir / name, tmp_path / name)
+    manifest = write_manifest(tmp_path, [("short.wav", "a b"), ("medium.wav", "abc"), ("long.wav", "cab a")])
+    code, out, err = run(capsys, "lm", "tune", manifest, "--model", bundle, "--lm", tmp_path / "w.arpa",
+                         "--alphas", "0,1", "--betas", "0,2", "--beam-width", "8")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "greedy" in lines[2] and len(lines) == 3 + 4 and sum("<- best" in line for line in lines) == 1
+    decoder = json.loads((bundle / "lm" / "decoder.json").read_text())
+    assert decoder["decoder"] == "beam" and decoder["lm"] == "w.arpa" and decoder["beam_width"] == 8
+    assert (bundle / "lm" / "w.arpa").read_text() == (tmp_path / "w.arpa").read_text()
+    best = next(line for line in lines if "<- best" in line).split()
+    assert (decoder["alpha"], decoder["beta"]) == (float(best[0]), float(best[1]))
+    # the bundle now decodes with its LM by default; --decoder greedy still gives greedy
+    code, out, _ = run(capsys, "evaluate", "--model", bundle, manifest)
+    assert code == 0 and "decoder beam (width 8, LM w.arpa" in out
+    code, out, _ = run(capsys, "evaluate", "--model", bundle, manifest, "--decoder", "greedy")
+    assert "decoder greedy" in out
+    code, out, err = run(capsys, "lm", "tune", manifest, "--model", audio_bundle_dir)
+    assert code == 2 and "no language model" in one_line_error(err)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from recognizer.alphabet import Alphabet
+from recognizer.decoder_config import DecoderConfig
 from recognizer.evaluation import Report, evaluate
 from recognizer.metrics import ErrorRate
 from recognizer.results import Result
@@ -26,6 +27,7 @@ class FakeRecognizer:
         self.answers = answers  # file name -> text, or an Exception for a failed input
         self.alphabet = alphabet
         self.name = name
+        self.decoder_config = DecoderConfig()
         self.calls = []
 
     def recognize(self, paths, progress=False):

@@ -141,3 +141,19 @@ def test_fsdd_recording(fsdd_dir, audio_recognizer):
     path = sorted(fsdd_dir.glob("*.wav"))[0]
     result, = audio_recognizer.transcribe([path])
     assert result.ok and result.path == str(path) and math.isfinite(result.confidence)
+
+
+def test_the_decoder_is_chosen_by_options(media_dir, audio_bundle_dir):
+    import recognizer
+    from recognizer.beam_search import BeamDecoder
+    from recognizer.decoder_config import DecoderConfig
+    from recognizer.decoding import GreedyDecoder
+
+    paths = [media_dir / n for n in AUDIO_GOOD]
+    greedy = recognizer.load(audio_bundle_dir)
+    assert isinstance(greedy.decoder, GreedyDecoder) and greedy.decoder_config == DecoderConfig()
+    beam = recognizer.load(audio_bundle_dir, decoder=DecoderConfig(decoder="beam", beam_width=1, nbest=2))
+    assert isinstance(beam.decoder, BeamDecoder)
+    for g, b in zip(greedy.transcribe(paths), beam.transcribe(paths)):
+        assert b.text == g.text and [w.word for w in b.words] == [w.word for w in g.words]
+        assert b.nbest and b.nbest[0].text == b.text and not g.nbest

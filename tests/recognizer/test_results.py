@@ -60,3 +60,14 @@ def test_to_json_is_one_line_with_plain_python_floats():
     assert data["words"][1] == {"word": "b", "start": 0.12, "end": 0.16, "confidence": 0.7}
     assert json.loads(Result.failed("a\u2028b", "x").to_json())["path"] == "a\u2028b"
     assert len(Result.failed("a\u2028b", "x").to_json().splitlines()) == 1
+
+
+def test_nbest_is_listed_only_when_the_decoder_gave_one():
+    from recognizer.decoding import Hypothesis
+
+    with_nbest = decoded()
+    with_nbest.nbest = [Hypothesis("hi x", -1.23456, -2.0), Hypothesis("hix", -3.5, -3.0)]
+    result = Result.from_decoded("a.wav", with_nbest)
+    assert result.to_dict()["nbest"] == [{"text": "hi x", "score": -1.2346}, {"text": "hix", "score": -3.5}]
+    assert list(result.to_dict()) == ["path", "text", "confidence", "words", "nbest"]
+    assert "nbest" not in Result.from_decoded("a.wav", decoded()).to_dict()
