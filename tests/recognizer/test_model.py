@@ -158,3 +158,37 @@ def test_weights_count_depends_on_config_only():
     assert a.count_params() == b.count_params() > 0
     head = [w for w in a.weights if "head" in w.path]
     assert head and head[0].shape[-1] == VOCAB
+
+
+def test_bucket_sizes_bound_padding_and_the_number_of_shapes():
+    import tensorflow as tf
+
+    from recognizer.model import bucket_size
+
+    sizes = [bucket_size(n) for n in range(1, 2049)]
+    assert all(n <= b <= max(n, 1.25 * n) for n, b in zip(range(1, 2049), sizes))
+    assert sizes == sorted(sizes)
+    assert len(set(sizes[1024:])) == 4  # 1025..2048: four sizes per octave
+    assert [int(bucket_size(tf.constant(n))) for n in (1, 7, 9, 17, 100, 401, 1000)] == \
+        [bucket_size(n) for n in (1, 7, 9, 17, 100, 401, 1000)]
+
+
+def test_fused_network_pads_to_buckets_without_changing_outputs():
+    """Odd batch and time sizes are padded to a bucket before the fused stack and cut back after."""
+    import numpy as np
+    import tensorflow as tf
+
+    from recognizer.model import ModelConfig, build_model
+
+    config = ModelConfig(frontend="conv1d", conv_channels=(8,), conv_kernel=3, conv_strides=(2,), lstm_units=8,
+                         lstm_layers=2, dropout=0.0, lstm_impl="fused")
+    fused = build_model(6, 5, config)
+    stock = build_model(6, 5, ModelConfig(**{**config.to_dict(), "lstm_impl": "keras"}))
+    stock.set_weights(fused.get_weights())
+    x = tf.random.normal([3, 37, 6], seed=1)
+    lengths = tf.constant([37, 20, 9])
+    a, la = fused(x, lengths)
+    b, lb = stock(x, lengths)
+    assert a.shape == b.shape == (3, 19, 5)
+    mask = np.arange(19)[None, :] < lb.numpy()[:, None]
+    np.testing.assert_allclose(a.numpy()[mask], b.numpy()[mask], atol=1e-5)
