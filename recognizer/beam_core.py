@@ -3,11 +3,13 @@
 The search runs frame by frame over natural-log posteriors ``(T, V)`` (blank = 0). A beam entry
 is a *state*: a prefix (a node of a prefix tree that grows as the search goes) and whether its
 last frame was a blank. Keeping the two states of a prefix apart, as pyctcdecode does, is what
-makes a beam of width 1 exactly best-path (greedy) decoding; with a beam wide enough to hold all
-states the scores are exact sums over all CTC paths of each prefix. Per frame, every state is
-extended by the labels worth trying (probability at least ``token_min_logp``, and always the
-frame's best), equal states are merged by log-add, states more than ``beam_prune_logp`` below the
-best are dropped, and the best ``width`` stay.
+makes a beam of width 1 exactly best-path (greedy) decoding. Prefixes are *texts*: a space that
+text tidying would remove (leading, doubled, trailing) makes no new prefix, so every path that
+reads as the same text adds to the same prefix, and a beam wide enough to hold all states gives
+exact sums over all CTC paths of each text. Per frame, every state is extended by the labels
+worth trying (probability at least ``token_min_logp``, and always the frame's best), equal states
+are merged by log-add, states more than ``beam_prune_logp`` below the best are dropped, and the
+best ``width`` stay.
 
 The score of a state is its acoustic log probability plus the prefix's *extra* score, which the
 :class:`Scorer` decides as the prefix grows and which every state of that prefix shares:
@@ -185,6 +187,8 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                 blank = False
                 if c == 0:
                     blank = True
+                elif c == space and (node == 0 or last == space):
+                    pass  # a space that tidying removes: the same text, the same prefix
                 elif c != last or b_blank[i]:
                     existing = lookup(cka, ckb, cval, node, c)
                 # merge with an equal candidate of this frame, if any
@@ -257,6 +261,16 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                 keep[n_keep] = k
                 n_keep += 1
         order = np.argsort(-totals[keep[:n_keep]], kind="mergesort")  # stable: ties keep candidate order
+        # Equal totals can come from rounding (ac + a == ac + b for a < b by one ulp): there the
+        # better label of this frame goes first, so that width 1 is exactly the best path.
+        for i in range(1, n_keep):
+            j = i
+            while j > 0:
+                a, b = keep[order[j - 1]], keep[order[j]]
+                if totals[a] != totals[b] or lp[c_label[a]] >= lp[c_label[b]]:
+                    break
+                order[j - 1], order[j] = order[j], order[j - 1]
+                j -= 1
         n_beam = min(width, n_keep)
         for i in range(n_beam):
             k = keep[order[i]]
@@ -272,17 +286,22 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
         if n_beam == 0:  # every candidate was disallowed: nothing can be decoded
             break
 
-    # merge the two states of each prefix, then add the end-of-input scores
-    order = np.argsort(b_node[:n_beam], kind="mergesort")
+    # merge the states of each text (a trailing space reads as its parent), then add the
+    # end-of-input scores of the text
+    text_node = b_node[:n_beam].copy()
+    for i in range(n_beam):
+        if text_node[i] != 0 and label[text_node[i]] == space:
+            text_node[i] = parent[text_node[i]]
+    order = np.argsort(text_node, kind="mergesort")
     f_node = np.empty(n_beam, np.int32)
     f_ac = np.empty(n_beam, np.float64)
     n_final = 0
     for i in range(n_beam):
         k = order[i]
-        if n_final > 0 and f_node[n_final - 1] == b_node[k]:
+        if n_final > 0 and f_node[n_final - 1] == text_node[k]:
             f_ac[n_final - 1] = _logaddexp(f_ac[n_final - 1], b_ac[k])
         else:
-            f_node[n_final], f_ac[n_final] = b_node[k], b_ac[k]
+            f_node[n_final], f_ac[n_final] = text_node[k], b_ac[k]
             n_final += 1
     f_total = np.empty(n_final, np.float64)
     any_ok = False
@@ -313,55 +332,111 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
 
 
 @numba.njit(cache=True)
-def force_align(log_probs, labels):
-    """The best CTC path of ``labels`` (Viterbi): its log probability, and per label the frames
-    ``[start, end)`` it is emitted on and the mean posterior of the label over them."""
+def force_align(log_probs, labels, space):
+    """The best CTC path spelling the text ``labels`` (Viterbi): its log probability, and per label
+    the frames ``[start, end)`` it is emitted on and its mean posterior over them.
+
+    Paths may add what text tidying removes, as the search allows: space runs before the text,
+    after it, and after any space of it (``a b`` is also ``a␣_␣b``). A space of the text spans its
+    first run only, as in greedy decoding. ``space`` is the space label, or -1.
+    """
     n_frames = log_probs.shape[0]
     n = labels.shape[0]
-    n_states = 2 * n + 1
     starts = np.zeros(n, np.int64)
     ends = np.zeros(n, np.int64)
     conf = np.zeros(n, np.float64)
     if n_frames == 0:
         return 0.0 if n == 0 else NEG_INF, starts, ends, conf
-    dp = np.full((n_frames, n_states), NEG_INF)
-    back = np.zeros((n_frames, n_states), np.int8)
-    dp[0, 0] = log_probs[0, 0]
+    spaces = space >= 0
+    # states: [space_lead, blank_0,] label_0, blank_1, ..., label_n-1, blank_n[, space_trail, blank_trail]
+    first = 2 if spaces else 1  # index of blank_0 + 1, i.e. of label_0
+    n_states = first + 2 * n + (2 if spaces and n > 0 else 0)
+    state_label = np.zeros(n_states, np.int64)  # blanks are 0
+    owner = np.full(n_states, -1, np.int64)  # which text label a state emits, -1 for none
+    preds = np.full((n_states, 3), -1, np.int64)  # predecessors besides the state itself
+    start_ok = np.zeros(n_states, np.bool_)
+    end_ok = np.zeros(n_states, np.bool_)
+    b0 = first - 1
+    start_ok[b0] = True
+    if spaces:
+        state_label[0] = space
+        start_ok[0] = True
+        preds[0, 0] = b0  # space, blank, space, ... before the text
+        preds[b0, 0] = 0
+    for k in range(n):
+        s = first + 2 * k
+        state_label[s] = labels[k]
+        owner[s] = k
+        preds[s, 0] = s - 1
+        if k == 0:
+            start_ok[s] = True
+            if spaces and labels[0] != space:
+                preds[s, 1] = 0
+        elif labels[k] != labels[k - 1]:
+            preds[s, 1] = s - 2
+        if labels[k] == space:
+            preds[s, 2] = s + 1  # another space run after the blank that follows this one
+        preds[s + 1, 0] = s
+    last_blank = first + 2 * n - 1
+    end_ok[last_blank] = True
     if n > 0:
-        dp[0, 1] = log_probs[0, labels[0]]
+        end_ok[last_blank - 1] = True
+    if spaces and n > 0:
+        trail = last_blank + 1
+        state_label[trail] = space
+        preds[trail, 0] = last_blank
+        if labels[n - 1] != space:
+            preds[trail, 1] = last_blank - 1
+        preds[trail, 2] = trail + 1
+        preds[trail + 1, 0] = trail
+        end_ok[trail] = True
+        end_ok[trail + 1] = True
+    if n == 0 and spaces:
+        end_ok[0] = True
+
+    dp = np.full((n_frames, n_states), NEG_INF)
+    back = np.zeros((n_frames, n_states), np.int64)
+    for s in range(n_states):
+        if start_ok[s]:
+            dp[0, s] = log_probs[0, state_label[s]]
+            back[0, s] = s
     for t in range(1, n_frames):
-        # a state more labels ahead than frames left, or behind what is still reachable, is dead
-        lo = max(0, n_states - 2 * (n_frames - t) - 1)
-        hi = min(n_states, 2 * t + 2)
-        for s in range(lo, hi):
+        for s in range(n_states):
             best = dp[t - 1, s]
-            arg = 0
-            if s >= 1 and dp[t - 1, s - 1] > best:
-                best = dp[t - 1, s - 1]
-                arg = 1
-            if s >= 3 and s % 2 == 1 and labels[s // 2] != labels[s // 2 - 1] and dp[t - 1, s - 2] > best:
-                best = dp[t - 1, s - 2]
-                arg = 2
-            if best == NEG_INF:
-                continue
-            lab = 0 if s % 2 == 0 else labels[s // 2]
-            dp[t, s] = best + log_probs[t, lab]
-            back[t, s] = arg
-    s = n_states - 1
-    if n > 0 and dp[n_frames - 1, n_states - 2] > dp[n_frames - 1, s]:
-        s = n_states - 2
-    total = dp[n_frames - 1, s]
+            arg = s
+            for j in range(3):
+                p = preds[s, j]
+                if p >= 0 and dp[t - 1, p] > best:
+                    best = dp[t - 1, p]
+                    arg = p
+            if best > NEG_INF:
+                dp[t, s] = best + log_probs[t, state_label[s]]
+                back[t, s] = arg
+    s = -1
+    total = NEG_INF
+    for e in range(n_states):
+        if end_ok[e] and dp[n_frames - 1, e] > total:
+            total = dp[n_frames - 1, e]
+            s = e
     if total == NEG_INF:
         return total, starts, ends, conf
-    starts[:] = -1
+    # walk back; a label's span is its first run (a space may have several)
+    path = np.empty(n_frames, np.int64)
     for t in range(n_frames - 1, -1, -1):
-        if s % 2 == 1:
-            k = s // 2
-            if starts[k] == -1:
-                ends[k] = t + 1
+        path[t] = s
+        s = back[t, s]
+    starts[:] = -1
+    for t in range(n_frames):
+        k = owner[path[t]]
+        if k < 0:
+            continue
+        if starts[k] == -1:
             starts[k] = t
+            ends[k] = t + 1
+            conf[k] = math.exp(log_probs[t, labels[k]])
+        elif ends[k] == t:  # still the first run
+            ends[k] = t + 1
             conf[k] += math.exp(log_probs[t, labels[k]])
-        s -= back[t, s]
     for k in range(n):
         conf[k] /= ends[k] - starts[k]
     return total, starts, ends, conf

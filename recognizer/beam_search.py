@@ -174,7 +174,8 @@ class BeamDecoder:
         # all final prefixes: those differing only in spaces collapse to one text in the n-best
         beams = self.search(log_probs, nbest=2 * self.width if self.nbest > 1 else 1)
         best = np.asarray(beams[0].labels if beams else (), np.int32)
-        path_logp, starts, ends, conf = force_align(np.ascontiguousarray(log_probs, np.float64), best)
+        path_logp, starts, ends, conf = force_align(np.ascontiguousarray(log_probs, np.float64), best,
+                                                    self.scorer.space)
         confidence = float(np.exp(path_logp / n))
         decoded = decoded_from_spans(best, starts, ends, conf, confidence, self.alphabet, float(step), float(offset))
         if self.nbest > 1:

@@ -33,19 +33,20 @@ def collapse(path):
     return tuple(label for label, _ in itertools.groupby(path) if label != 0)
 
 
+def text(labels, alphabet=ALPHA):
+    """The tidy text of a label sequence (no edge or double spaces)."""
+    return " ".join(alphabet.decode(labels).split())
+
+
 def path_sums(log_probs):
-    """log P(labeling) for every labeling, by summing over all V**T CTC paths."""
+    """log P(text) for every text, by summing over all V**T CTC paths."""
     t, v = log_probs.shape
     sums = {}
     for path in itertools.product(range(v), repeat=t):
         lp = log_probs[np.arange(t), path].sum()
-        key = collapse(path)
+        key = text(collapse(path))
         sums[key] = np.logaddexp(sums.get(key, -np.inf), lp)
     return sums
-
-
-def text(labels, alphabet=ALPHA):
-    return alphabet.decode(labels)
 
 
 @st.composite
@@ -60,19 +61,20 @@ def small_inputs(draw, max_t=5):
 
 @settings(max_examples=100, deadline=None)
 @given(small_inputs())
-def test_best_beam_is_the_most_probable_labeling_by_brute_force(log_probs):
+def test_best_beam_is_the_most_probable_text_by_brute_force(log_probs):
     sums = path_sums(log_probs)
     beams = BeamDecoder(ALPHA, nbest=5, **EXHAUSTIVE).search(log_probs)
     best = max(sums.values())
     assert beams[0].score == pytest.approx(best, abs=1e-9)
     assert beams[0].acoustic == pytest.approx(best, abs=1e-9)
-    assert sums[beams[0].labels] == pytest.approx(best, abs=1e-9)
-    # every n-best entry carries the exact probability of its labeling, in order
+    assert sums[text(beams[0].labels)] == pytest.approx(best, abs=1e-9)
+    # every n-best entry carries the exact probability of its text, in order, and is tidy
     for beam in beams:
-        assert beam.score == pytest.approx(sums[beam.labels], abs=1e-9)
+        assert beam.score == pytest.approx(sums[text(beam.labels)], abs=1e-9)
+        assert text(beam.labels) == ALPHA.decode(beam.labels)
     scores = [b.score for b in beams]
     assert scores == sorted(scores, reverse=True)
-    # and they are the top labelings (up to ties)
+    # and they are the top texts (up to ties)
     top = sorted(sums.values(), reverse=True)[: len(beams)]
     np.testing.assert_allclose(scores, top, atol=1e-9)
 
@@ -83,8 +85,8 @@ def test_beam_finds_a_labeling_that_greedy_misses():
     lp = log_softmax(lp)
     sums = path_sums(lp)
     want = max(sums, key=sums.get)
-    assert greedy_decode(lp, ALPHA).text != text(want)
-    assert BeamDecoder(ALPHA, width=8).decode(lp).text == text(want)
+    assert greedy_decode(lp, ALPHA).text != want
+    assert BeamDecoder(ALPHA, width=8).decode(lp).text == want
 
 
 @settings(max_examples=150, deadline=None)
@@ -178,17 +180,17 @@ def test_bad_input():
 # --- with language models, lexicons and hotwords: exhaustive search against brute force ------
 
 
-def words_of(labels):
-    return [w for w in text(labels).split(" ") if w]
+def words_of(txt):
+    return txt.split()
 
 
 def best_by_brute_force(log_probs, extra):
-    """The labeling maximising acoustic + extra(labeling); extra None means disallowed."""
+    """The text maximising acoustic + extra(text); extra None means disallowed."""
     scored = {}
-    for labels, ac in path_sums(log_probs).items():
-        e = extra(labels)
+    for txt, ac in path_sums(log_probs).items():
+        e = extra(txt)
         if e is not None:
-            scored[labels] = ac + e
+            scored[txt] = ac + e
     best = max(scored, key=scored.get)
     return best, scored[best]
 
@@ -207,8 +209,8 @@ def char_lm():
 
 
 def word_lm_extra(lm, alpha, beta):
-    def extra(labels):
-        words = words_of(labels)
+    def extra(txt):
+        words = words_of(txt)
         tokens = [w if w in lm.ids else "<unk>" for w in words]
         return alpha * LN10 * lm.score(tokens) + beta * len(words)
     return extra
@@ -221,7 +223,7 @@ def test_word_lm_beam_equals_brute_force(word_lm, log_probs, alpha, beta):
     _, score = best_by_brute_force(log_probs, word_lm_extra(word_lm, alpha, beta))
     beam = decoder.search(log_probs)[0]
     assert beam.score == pytest.approx(score, abs=1e-6)
-    assert word_lm_extra(word_lm, alpha, beta)(beam.labels) + path_sums(log_probs)[beam.labels] == \
+    assert word_lm_extra(word_lm, alpha, beta)(text(beam.labels)) + path_sums(log_probs)[text(beam.labels)] == \
         pytest.approx(score, abs=1e-6)
 
 
@@ -230,8 +232,8 @@ def test_word_lm_beam_equals_brute_force(word_lm, log_probs, alpha, beta):
 def test_char_lm_beam_equals_brute_force(char_lm, log_probs, alpha, beta):
     decoder = BeamDecoder(ALPHA, lm=char_lm, alpha=alpha, beta=beta, **EXHAUSTIVE)
 
-    def extra(labels):
-        tokens = ["<space>" if c == " " else c for c in text(labels)]
+    def extra(txt):
+        tokens = ["<space>" if c == " " else c for c in txt]
         return alpha * LN10 * char_lm.score(tokens) + beta * len(tokens)
 
     _, score = best_by_brute_force(log_probs, extra)
@@ -243,17 +245,17 @@ def test_char_lm_beam_equals_brute_force(char_lm, log_probs, alpha, beta):
 def test_lexicon_beam_equals_brute_force(log_probs):
     lexicon = ["ab", "b"]
     decoder = BeamDecoder(ALPHA, lexicon=lexicon, **EXHAUSTIVE)
-    _, score = best_by_brute_force(log_probs, lambda labels: 0.0 if set(words_of(labels)) <= set(lexicon) else None)
+    _, score = best_by_brute_force(log_probs, lambda txt: 0.0 if set(words_of(txt)) <= set(lexicon) else None)
     beam = decoder.search(log_probs)[0]
     assert beam.score == pytest.approx(score, abs=1e-9)
-    assert set(words_of(beam.labels)) <= set(lexicon)
+    assert set(words_of(text(beam.labels))) <= set(lexicon)
 
 
 @settings(max_examples=40, deadline=None)
 @given(small_inputs(max_t=5), st.floats(0.5, 5))
 def test_hotword_beam_equals_brute_force(log_probs, weight):
     decoder = BeamDecoder(ALPHA, hotwords=[Hotword("ba", weight)], **EXHAUSTIVE)
-    _, score = best_by_brute_force(log_probs, lambda labels: weight * words_of(labels).count("ba"))
+    _, score = best_by_brute_force(log_probs, lambda txt: weight * words_of(txt).count("ba"))
     assert decoder.search(log_probs)[0].score == pytest.approx(score, abs=1e-9)
 
 
