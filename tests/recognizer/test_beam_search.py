@@ -259,6 +259,19 @@ def test_hotword_beam_equals_brute_force(log_probs, weight):
     assert decoder.search(log_probs)[0].score == pytest.approx(score, abs=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(small_inputs(max_t=5), st.floats(0.5, 5))
+def test_hotword_phrase_beam_equals_brute_force(log_probs, weight):
+    decoder = BeamDecoder(ALPHA, hotwords=[Hotword("a b", weight)], **EXHAUSTIVE)
+
+    def bonus(txt):
+        words = words_of(txt)
+        return weight * sum(words[i:i + 2] == ["a", "b"] for i in range(len(words)))
+
+    _, score = best_by_brute_force(log_probs, bonus)
+    assert decoder.search(log_probs)[0].score == pytest.approx(score, abs=1e-9)
+
+
 def test_hotword_turns_a_close_call():
     # "ab" and "bb" are nearly tied; a hotword decides
     lp = log_softmax(np.log(np.array([[0.01, 0.01, 0.50, 0.48], [0.97, 0.01, 0.01, 0.01], [0.01, 0.01, 0.01, 0.97]])))
