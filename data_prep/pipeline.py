@@ -16,8 +16,11 @@ under a budget of padded frames per batch (``max_frames``), then shuffled as who
 """
 from __future__ import annotations
 
+import os
 import sys
+from collections import deque
 from dataclasses import dataclass
+from multiprocessing import get_context
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -223,21 +226,49 @@ class FeatureDataset:
         return collate(frames, labels, indices)
 
     def batches(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
-                seed=None, augment: bool = False, indices: list[np.ndarray] | None = None) -> Iterator[Batch]:
+                seed=None, augment: bool = False, indices: list[np.ndarray] | None = None,
+                workers: int | None = None) -> Iterator[Batch]:
         """One epoch of batches; ``augment`` applies the configured augmentation.
 
         ``indices`` (from :meth:`batch_indices`) fixes the batches, so a caller can count them
         beforehand; otherwise they are made here from the budget and ``seed``.
+
+        Augmented batches are made by ``workers`` forked processes (default: one per core), a few
+        batches ahead: augmentation and feature extraction cost as much CPU as the training step
+        itself, and one Python thread would leave the other cores waiting. Each batch draws from
+        its own seed, so the epoch is the same for any number of workers.
         """
         rng = np.random.default_rng(seed)
         if indices is None:
             indices = self.batch_indices(max_frames, max_batch, shuffle, rng)
-        for batch_indices in indices:
-            yield self.make_batch(batch_indices, rng if augment else None)
+        if not augment:
+            yield from (self.make_batch(batch_indices) for batch_indices in indices)
+            return
+        seeds = rng.integers(0, 2**63 - 1, size=len(indices))
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        if workers <= 1 or len(indices) < 2:
+            for batch_indices, batch_seed in zip(indices, seeds):
+                yield self.make_batch(batch_indices, np.random.default_rng(batch_seed))
+            return
+        yield from self._parallel_batches(list(zip(indices, seeds)), workers)
+
+    def _parallel_batches(self, jobs: list, workers: int) -> Iterator[Batch]:
+        """Batches from a pool of forked workers, in order, at most ``2 * workers`` in flight."""
+        global _WORKER_DATASET
+        _WORKER_DATASET = self  # inherited by the forked workers: nothing is pickled but the indices
+        with get_context("fork").Pool(workers) as pool:
+            pending: deque = deque()
+            for job in jobs:
+                pending.append(pool.apply_async(_worker_batch, (job,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+        _WORKER_DATASET = None
 
     def tf_dataset(self, max_frames: int = 6400, max_batch: int = 32, shuffle: bool = False,
                    seed=None, augment: bool = False, indices: list[np.ndarray] | None = None,
-                   prefetch: int = 2):
+                   prefetch: int = 2, workers: int | None = None):
         """The same epoch as a ``tf.data.Dataset``, prefetched so that reading, augmenting and
         padding the next batches overlaps the training step.
 
@@ -247,7 +278,7 @@ class FeatureDataset:
         import tensorflow as tf
 
         def generate():
-            for batch in self.batches(max_frames, max_batch, shuffle, seed, augment, indices):
+            for batch in self.batches(max_frames, max_batch, shuffle, seed, augment, indices, workers):
                 yield batch.features, batch.lengths, batch.labels, batch.label_lengths
 
         signature = (
@@ -257,6 +288,14 @@ class FeatureDataset:
             tf.TensorSpec([None], tf.int32),
         )
         return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(prefetch)
+
+
+_WORKER_DATASET: FeatureDataset | None = None
+
+
+def _worker_batch(job: tuple[np.ndarray, int]) -> Batch:
+    indices, seed = job
+    return _WORKER_DATASET.make_batch(indices, np.random.default_rng(seed))
 
 
 def group_by_length(order: Sequence[int], lengths: Sequence[int], max_frames: int, max_batch: int) -> list[list[int]]:

@@ -470,3 +470,33 @@ def test_robust_preset_batches(wav_entries):
     second = [b.features for b in ds.batches(max_frames=budget, max_batch=8, seed=9, augment=True)]
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_augmented_epoch_is_the_same_for_any_number_of_workers(tmp_path):
+    """Parallel batch making (forked workers) must give exactly the serial epoch, in order."""
+    import soundfile as sf
+
+    from data_prep.augment_audio import AudioAugmentConfig
+    from data_prep.log_mel import LogMelConfig, LogMelExtractor
+
+    rng = np.random.default_rng(0)
+    entries = []
+    for i in range(12):
+        path = tmp_path / f"{i}.wav"
+        n = int(8000 * rng.uniform(0.3, 0.9))
+        sf.write(path, (0.3 * np.sin(np.arange(n) * (0.05 + 0.01 * i)) + 0.01 * rng.standard_normal(n)).astype(
+            np.float32), 8000)
+        entries.append(Entry(path=str(path), text="ab"))
+    config = AudioAugmentConfig(noise_snr_db=(10.0, 30.0), reverb_prob=0.5)
+    dataset = FeatureDataset(entries, LogMelExtractor(LogMelConfig(sample_rate=8000, n_fft=256, win_length=200,
+                                                                    hop_length=80, n_mels=16)),
+                             lambda text: [1, 2], augment=config, progress=False)
+    indices = dataset.batch_indices(max_frames=300, max_batch=4, shuffle=True, rng=np.random.default_rng(1))
+    serial = list(dataset.batches(indices=indices, seed=5, augment=True, workers=1))
+    parallel = list(dataset.batches(indices=indices, seed=5, augment=True, workers=2))
+    assert len(serial) == len(parallel) == len(indices) > 2
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a.indices, b.indices)
+        np.testing.assert_array_equal(a.features, b.features)
+    other = list(dataset.batches(indices=indices, seed=6, augment=True, workers=2))
+    assert any(not np.array_equal(a.features, b.features) for a, b in zip(serial, other))
