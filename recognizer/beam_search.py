@@ -127,7 +127,7 @@ class BeamDecoder:
                 for label, ch in enumerate(chars, start=1):
                     char_token[label] = by_char.get(ch, unk)
         hot, hot_partial, hot_complete = hotword_trie(self.hotwords, alphabet)
-        trie, strict = self._word_trie(kind, hot_words=[h.text for h in self.hotwords])
+        trie, strict = self._word_trie(kind, hot_words=[w for h in self.hotwords for w in h.text.split()])
         use_trie = trie is not None
         return Scorer(kind, alpha, beta, tables, int(bos_state), int(eos), int(unk), char_token,
                       use_trie, strict, trie if use_trie else _EMPTY_TRIE,

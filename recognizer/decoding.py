@@ -9,6 +9,12 @@ Best path: the argmax label of every frame; repeats collapse, blanks separate an
 character spans its run of frames, and its confidence is the mean probability of its label over
 that run. Whitespace in the best path is tidied like any text (no empty words, no edge or double
 spaces), and ``"".join(c.char for c in decoded.chars) == decoded.text`` always holds.
+
+The types here (:class:`Decoded`, its characters, words and n-best list) are what every decoder
+returns, and :func:`decoded_from_spans` is how each builds them, so results, JSON lines and
+subtitles do not depend on the decoder. A decoder is any object with
+``decode_batch(log_probs, lengths, steps, offsets)``: :class:`GreedyDecoder` here,
+:class:`~recognizer.beam_search.BeamDecoder` for beam search.
 """
 from __future__ import annotations
 

@@ -292,6 +292,14 @@ def test_lexicon_keeps_digits_and_punctuation_between_words():
     assert "ba" not in BeamDecoder(alphabet, width=16, lexicon=["ab"]).decode(lp).text.split()
 
 
+def test_hotwords_join_the_lexicon():
+    lp = log_softmax(np.log(np.array([[0.01, 0.01, 0.01, 0.97], [0.97, 0.01, 0.01, 0.01], [0.01, 0.01, 0.01, 0.97],
+                                      [0.01, 0.97, 0.01, 0.01], [0.01, 0.01, 0.97, 0.01]])))
+    assert BeamDecoder(ALPHA, width=8).decode(lp).text == "bb a"
+    assert BeamDecoder(ALPHA, width=8, lexicon=["a"]).decode(lp).text != "bb a"
+    assert BeamDecoder(ALPHA, width=8, lexicon=["a"], hotwords=[Hotword("bb a", 0.1)]).decode(lp).text == "bb a"
+
+
 def test_word_lm_prefers_known_words():
     # acoustics slightly prefer "ab bb"; the LM knows "ab ba" well
     alphabet = ALPHA
