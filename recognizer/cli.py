@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="bundle name (default: the --out folder's name)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
 
+    p = sub.add_parser("doctor", help="check a manifest before training: files, lengths, characters, duplicates",
+                       description="Report what a training or fine-tuning run could not use (missing or "
+                                   "unreadable files, empty transcripts, transcripts too long for CTC) and what it "
+                                   "would not notice (duplicates, overlap with dev, new characters), then a verdict. "
+                                   "Exit status 0: all usable; 1: problems found; 2: the manifest cannot be read.")
+    p.add_argument("manifest", help="TSV, CSV or JSON-lines manifest with path and text")
+    p.add_argument("--model", help="bundle name or folder: its alphabet, features and subsampling for exact checks")
+    p.add_argument("--dev", metavar="MANIFEST", help="dev manifest to check for overlap with this one")
+    p.add_argument("--json", metavar="FILE.json", help="write the findings here too")
+    p.add_argument("--examples", type=int, default=3, metavar="N", help="examples shown per finding (default 3)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
     lm = sub.add_parser("lm", help="build n-gram language models, tune their weights")
     lm_sub = lm.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
     p = lm_sub.add_parser("build", help="train a Kneser-Ney n-gram LM on text files and write ARPA",
@@ -230,6 +242,17 @@ def cmd_train(args) -> int:
     return EXIT_INPUT_ERRORS if skipped else 0
 
 
+def cmd_doctor(args) -> int:
+    from recognizer.doctor import diagnose
+
+    report = diagnose(args.manifest, model=args.model, dev=args.dev, progress=_progress(args.progress, 2),
+                      examples=args.examples)
+    print(report.render())
+    if args.json:
+        report.save(args.json)
+    return report.exit_status
+
+
 def cmd_lm(args) -> int:
     return {"build": cmd_lm_build, "tune": cmd_lm_tune}[args.lm_command](args)
 
@@ -281,7 +304,7 @@ def cmd_lm_tune(args) -> int:
 
 
 COMMANDS = {"transcribe": cmd_recognise, "read": cmd_recognise, "evaluate": cmd_evaluate, "train": cmd_train,
-            "lm": cmd_lm}
+            "doctor": cmd_doctor, "lm": cmd_lm}
 
 
 def main(argv: list[str] | None = None) -> int:
