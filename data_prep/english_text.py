@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -326,16 +326,26 @@ def speech_texts(count: int, seed: int = 0, mix: dict[str, float] | None = None,
         prose = prose if prose is not None else sentences(records)
         vocabulary = vocabulary or Vocabulary.from_system(records)
     rng = np.random.default_rng(seed)
-    sampler = TextSampler(prose, vocabulary, rng)
+    return draw_distinct(TextSampler(prose, vocabulary, rng).draw, mix, count, rng)
+
+
+def draw_distinct(draw: Callable[[str], str | None], mix: dict[str, float], count: int,
+                  rng: np.random.Generator, seen: set[str] | None = None) -> list[tuple[str, str]]:
+    """Up to ``count`` ``(kind, text)`` pairs from ``draw(kind)``, kinds in proportions ``mix``,
+    every text new to ``seen`` (which is updated, so several calls can share it).
+
+    Gives up after many draws in a row yield nothing new, so an exhausted source shortens the
+    result instead of looping forever.
+    """
+    seen = set() if seen is None else seen
     kinds = list(mix)
     weights = np.array([mix[k] for k in kinds], dtype=np.float64)
     weights /= weights.sum()
-    seen: set[str] = set()
     out: list[tuple[str, str]] = []
     misses = 0
     while len(out) < count and misses < 50 * count + 1000:
         kind = kinds[int(rng.choice(len(kinds), p=weights))]
-        text = sampler.draw(kind)
+        text = draw(kind)
         if not text or text in seen:
             misses += 1
             continue

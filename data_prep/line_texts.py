@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from data_prep.english_text import Vocabulary, fortune_records, sentences
+from data_prep.english_text import Vocabulary, draw_distinct, fortune_records, sentences
 
 # The handwriting-en alphabet: letters, digits, space and the punctuation of everyday writing.
 # Left out: brackets other than (), _ \ | ~ ^ ` < > { }: rare by hand and easily confused.
@@ -208,23 +208,11 @@ def line_texts(counts: dict[str, int], seed: int = 0, mix: dict[str, float] | No
     records = fortune_records() if records is None else records
     vocabulary = vocabulary or Vocabulary.from_system(records)
     train_prose, test_prose = prose_pools(seed, records)
-    kinds = list(mix)
-    weights = np.array([mix[k] for k in kinds], dtype=np.float64)
-    weights /= weights.sum()
     seen: set[str] = set()
     out: dict[str, list[tuple[str, str]]] = {}
     for code, split in enumerate(("test", "dev", "train")):  # test first: it gets its own prose
         rng = np.random.default_rng([seed, code])
         sampler = LineTextSampler(test_prose if split == "test" else train_prose, vocabulary, rng)
-        rows: list[tuple[str, str]] = []
-        misses, count = 0, counts.get(split, 0)
-        while len(rows) < count and misses < 50 * count + 1000:
-            kind = kinds[int(rng.choice(len(kinds), p=weights))]
-            text = sampler.draw(kind)
-            if not text or text in seen:
-                misses += 1
-                continue
-            seen.add(text)
-            rows.append((kind, text))
+        rows = draw_distinct(sampler.draw, mix, counts.get(split, 0), rng, seen)
         out[split] = rows
     return out

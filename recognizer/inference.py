@@ -2,8 +2,9 @@
 
 Inputs are read and featurised in chunks, sorted by length and run through the network in
 batches under a padded-frame budget, so many short files run fast and long ones do not exhaust
-memory. Audio longer than ``segment_seconds`` is read and featurised piece by piece, cut at pauses
-(:mod:`recognizer.long_audio`), so an hour-long file never sits in memory as one waveform. A file that cannot be read becomes a failed Result with a one-line error; the others
+memory. Audio longer than ``segment_seconds`` is read and featurised piece by piece, cut at
+pauses (:mod:`recognizer.long_audio`), so an hour-long file never sits in memory as one waveform.
+A file that cannot be read becomes a failed Result with a one-line error; the others
 still run.
 """
 from __future__ import annotations
