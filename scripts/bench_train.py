@@ -14,7 +14,13 @@ Configurations (issue 1 / 1.5):
 
 Reported: training input frames (columns) per second, forward-only inference frames per second
 and, for speech, the real-time factor (compute seconds / audio seconds, 10 ms frames), and the
-ratios fused / keras and fused / torch.
+ratios fused / keras and fused / torch. ``"auto"`` (what bundles use) is ``fused`` in training
+and, on a CPU with native bfloat16, ``fused_bf16`` in inference; the header says which.
+Inference runs at the training batch unless ``--infer-batch`` says otherwise (the inference API
+batches up to 32 inputs: ``recognizer.inference.Recognizer``, ``max_batch``).
+
+TensorFlow runs as ``import recognizer`` sets it up (``--onednn package``: oneDNN off unless
+``TF_ENABLE_ONEDNN_OPTS`` is set), so the numbers are what the package's users get.
 
 The PyTorch peer (2.13 CPU) lives in its own virtual environment, never in the package's: by
 default ``build/venv-bench-torch`` (git-ignored), created on first use with
@@ -24,6 +30,7 @@ answers in JSON, which is how the rounds interleave.
 
     python scripts/bench_train.py                 # full run (a few minutes on 2 cores)
     python scripts/bench_train.py --quick         # tiny sizes: a smoke test
+    python scripts/bench_train.py --configs speech --no-train --no-torch --rounds 8   # inference
 """
 from __future__ import annotations
 
@@ -51,11 +58,11 @@ DROPOUT = 0.1
 LABEL_FRACTION = 0.1  # labels per input frame: 40 labels for 400 frames (T' = 100 after /4)
 
 
-def make_batch(rng, cfg):
+def make_batch(rng, cfg, batch=None):
     """Random features, full lengths, random labels (1..C-1) of a fixed length."""
     import numpy as np
 
-    B, T, F = cfg["batch"], cfg["frames"], cfg["features"]
+    B, T, F = batch or cfg["batch"], cfg["frames"], cfg["features"]
     feats = rng.standard_normal((B, T, F)).astype("float32")
     lengths = np.full((B,), T, dtype="int32")
     n_lab = max(1, int(T * LABEL_FRACTION))
@@ -119,10 +126,12 @@ def torch_worker():
             opt.step()
             return loss.item()
 
+        x_infer = torch.from_numpy(make_batch(np.random.default_rng(1), cfg, cfg["infer_batch"])[0])
+
         def infer():
             net.eval()
             with torch.inference_mode():
-                return float(net(x)[0, 0, 0])
+                return float(net(x_infer)[0, 0, 0])
 
         models[name] = dict(train=train, infer=infer)
 
@@ -212,11 +221,14 @@ def tf_contestant(name, cfg, impl):
     def infer_step(x, n):
         return model(x, n, training=False)[0]
 
+    infer_feats, infer_lengths, _ = make_batch(np.random.default_rng(1), cfg, cfg["infer_batch"])
+    infer_feats, infer_lengths = tf.constant(infer_feats), tf.constant(infer_lengths)
+
     def train():
         return float(train_step(feats, lengths, sparse, label_lengths))
 
     def infer():
-        return float(infer_step(feats, lengths)[0, 0, 0])
+        return float(infer_step(infer_feats, infer_lengths)[0, 0, 0])
 
     return dict(train=train, infer=infer)
 
@@ -236,11 +248,13 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     ap.add_argument("--batch", type=int, help="batch size of the speech configuration (default 16)")
     ap.add_argument("--frames", type=int, help="frames per input of the speech configuration (default 400)")
+    ap.add_argument("--infer-batch", type=int, help="inference batch of the speech configuration (default: --batch)")
     ap.add_argument("--configs", default="speech,handwriting")
     ap.add_argument("--impls", default="fused,fused_bf16,keras", help="our BiLSTMStack implementations to time")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke test")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
     ap.add_argument("--no-infer", action="store_true", help="training only")
+    ap.add_argument("--no-train", action="store_true", help="inference only")
     ap.add_argument("--torch-venv", type=Path, default=DEFAULT_TORCH_VENV)
     ap.add_argument("--torch-omp-wait", choices=["passive", "active", "default"], default="passive",
                     help="OMP_WAIT_POLICY of the PyTorch peer. Default passive: when other jobs share the "
@@ -250,6 +264,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=4, help="untimed steps per contestant and mode")
     ap.add_argument("--intra-threads", type=int, default=0, help="TensorFlow intra-op threads (0: one per core)")
     ap.add_argument("--inter-threads", type=int, default=0, help="TensorFlow inter-op threads (0: one per core)")
+    ap.add_argument("--onednn", choices=["package", "on", "off"], default="package",
+                    help="TensorFlow's oneDNN kernels: as `import recognizer` leaves them (default), or forced")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -257,7 +273,11 @@ def main(argv=None):
         return torch_worker()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.onednn != "package":
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if args.onednn == "on" else "0"
     sys.path.insert(0, str(ROOT))
+    import recognizer  # noqa: F401  (before TensorFlow: the package's environment defaults apply)
+
     configs = {k: dict(CONFIGS[k]) for k in args.configs.split(",")}
     if args.batch:
         configs.get("speech", {})["batch"] = args.batch
@@ -267,8 +287,11 @@ def main(argv=None):
         args.steps, args.rounds = 2, 1
         for cfg in configs.values():
             cfg.update(batch=2, frames=48, units=16, channels=tuple(16 for _ in cfg["channels"]))
+    for name, cfg in configs.items():
+        cfg["infer_batch"] = (args.infer_batch if name == "speech" and args.infer_batch and not args.quick
+                              else cfg["batch"])
     impls = args.impls.split(",")
-    modes = ["train"] if args.no_infer else ["train", "infer"]
+    modes = [m for m, skip in (("train", args.no_train), ("infer", args.no_infer)) if not skip]
 
     import tensorflow as tf
 
@@ -314,27 +337,33 @@ def main(argv=None):
         torch_peer.close()
 
     results = []
+    from recognizer.bilstm import resolve_implementation
+
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")
     print(f"TensorFlow {tf.__version__}, torch {info.get('torch', {}).get('version', '-')}, "
           f"{os.cpu_count()} CPUs; median of {args.rounds} rounds x {args.steps} steps, interleaved")
+    print(f"TF_ENABLE_ONEDNN_OPTS={onednn}; auto = {resolve_implementation('auto')} in training, "
+          f"{resolve_implementation('auto', training=False)} in inference")
     load_after = os.getloadavg()
     print(f"load average (1 min) before {load_before[0]:.1f}, after {load_after[0]:.1f}"
           + ("" if args.no_torch else f"; torch OMP_WAIT_POLICY {args.torch_omp_wait}"))
     if max(load_before[0], load_after[0]) > (os.cpu_count() or 1):
         print("WARNING: other jobs were using the cores; absolute numbers are low, ratios are noisier")
     for cname, cfg in configs.items():
-        B, T, unit = cfg["batch"], cfg["frames"], cfg["unit"]
-        print(f"\n{cname}: batch {B} x {T} {unit} x {cfg['features']}, conv {cfg['channels']} strides "
+        T, unit = cfg["frames"], cfg["unit"]
+        print(f"\n{cname}: batch {cfg['batch']} x {T} {unit} x {cfg['features']}, conv {cfg['channels']} strides "
               f"{cfg['strides']}, {cfg['layers']} x BiLSTM({cfg['units']}), {cfg['classes']} classes")
         for mode in modes:
+            B = cfg["batch"] if mode == "train" else cfg["infer_batch"]
             rates = {}
             for key in [k for k in contestants if k[0] == cname]:
                 med = statistics.median(times[(key, mode)])
                 rates[key[1]] = B * T / med
-                row = dict(config=cname, mode=mode, who=key[1], median_s=med, per_s=B * T / med)
+                row = dict(config=cname, mode=mode, who=key[1], batch=B, median_s=med, per_s=B * T / med)
                 if cname == "speech":
                     row["rtf"] = med / (B * T * 0.01)
                 results.append(row)
-            label = "training" if mode == "train" else "inference (forward only)"
+            label = "training" if mode == "train" else f"inference (forward only, batch {B})"
             print(f"  {label}, input {unit}/s:")
             for who, rate in rates.items():
                 extra = ""
