@@ -423,7 +423,7 @@ def _check_texts(samples: list[Sample], info: ModelInfo | None, report: Report) 
 
 
 def _check_duplicates(samples: list[Sample], report: Report, cache: dict[str, str]) -> None:
-    found = [s for s in samples if s.skipped not in ("missing", "unreadable")]
+    found = [s for s in samples if not s.skipped]  # what a run skips cannot clash with anything
     digests = _digests(found, cache)
     first: dict[str, Sample] = {}
     twice = report.issue("duplicates", "samples whose file appears earlier in the manifest", WARNING)
@@ -450,7 +450,7 @@ def _check_dev(samples: list[Sample], dev: str | os.PathLike, info: ModelInfo | 
     for e in dev_entries:
         if os.path.isfile(e.path):
             dev_sizes[os.path.getsize(e.path)].append(e.path)
-    found = [s for s in samples if s.skipped not in ("missing", "unreadable")]
+    found = [s for s in samples if not s.skipped]  # what a run skips cannot clash with anything
     train_sizes = {s.size_bytes for s in found}
     digests = _digests(found, cache, {k: v for k, v in dev_sizes.items() if k in train_sizes})
     dev_digests = {digests[p] for paths in dev_sizes.values() for p in paths if p in digests}

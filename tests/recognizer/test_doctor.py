@@ -44,6 +44,7 @@ def messy(tmp_path, media_dir):
         {"path": audio / "empty.wav", "text": "a"},  # zero bytes
         {"path": audio / "medium.wav", "text": "abc"},  # the same row again
         {"path": audio / "medium-copy.wav", "text": "cab"},  # same content, another transcript
+        {"path": audio / "short.wav", "text": ""},  # skipped (empty), so no clash with line 2
     ]
     manifest = tmp_path / "train.jsonl"
     write_manifest(manifest, [{**r, "path": str(r["path"])} for r in rows])
@@ -55,14 +56,14 @@ def messy(tmp_path, media_dir):
 def test_report_counts_each_problem(messy):
     report = diagnose(messy, examples=2)
     counts = {key: issue.count for key, issue in report.issues.items() if issue.count}
-    assert counts == {"lines": 1, "missing": 1, "unreadable": 2, "empty": 1, "duplicates": 1, "conflicts": 1}
-    assert report.total == 9 and report.usable == 4 and report.skipped == 5
+    assert counts == {"lines": 1, "missing": 1, "unreadable": 2, "empty": 2, "duplicates": 1, "conflicts": 1}
+    assert report.total == 10 and report.usable == 4 and report.skipped == 6
     assert report.exit_status == 1
     verdict = report.verdict
-    assert verdict.startswith("PROBLEMS:") and "1 missing files" in verdict and "skip 5 of 9" in verdict
+    assert verdict.startswith("PROBLEMS:") and "1 missing files" in verdict and "skip 6 of 10" in verdict
     assert "medium-copy.wav" in report.issues["conflicts"].examples[0]
     text = report.render()
-    assert text.splitlines()[-1] == verdict and "audio: 5 files" in text
+    assert text.splitlines()[-1] == verdict and "audio: 6 files" in text
 
 
 def test_clean_manifest_is_ok(tmp_path, media_dir):
