@@ -69,45 +69,73 @@ class FeatureDataset:
 
     def __init__(self, entries: Sequence[Entry], extractor: Extractor, encode: Callable[[str], list[int]],
                  augment: AudioAugmentConfig | ImageAugmentConfig | None = None, progress: bool = True,
-                 desc: str = "features", log: Callable[[str], None] | None = None):
+                 desc: str = "features", log: Callable[[str], None] | None = None, workers: int | None = None):
         self.extractor = extractor
         self.augment = augment
         self.items: list[_Item] = []
         self.skipped: list[str] = []
         log = log or (lambda message: print(message, file=sys.stderr))
-        speeds = augment.speeds if isinstance(augment, AudioAugmentConfig) else (1.0,)
-        keep_images = isinstance(augment, ImageAugmentConfig)
-        keep_waves = isinstance(augment, AudioAugmentConfig) and augment.on_waveform
+        self._encode = encode
+        self._keep_images = isinstance(augment, ImageAugmentConfig)
+        self._keep_waves = isinstance(augment, AudioAugmentConfig) and augment.on_waveform
         # raw signals are kept where augmentation must act before feature extraction
-        self._raw = keep_images or keep_waves
+        self._raw = self._keep_images or self._keep_waves
         self._band_hz = None
         if isinstance(augment, AudioAugmentConfig) and augment.vtlp_prob > 0:
             c = extractor.config
             self._band_hz = mel_band_hz(c.n_mels, c.fmin, c.nyquist_fmax)
-        for entry in tqdm(entries, desc=desc, unit="file", disable=not progress, file=sys.stderr, leave=False):
-            try:
-                labels = np.asarray(encode(entry.text), dtype=np.int32)
-                raw = extractor.load(entry.path)
-                if keep_images:
-                    variants, lengths = [raw], [len(extractor.extract(raw))]
-                elif keep_waves:
-                    # one int16 copy; speed, pitch and tempo are applied on the fly, so lengths
-                    # other than the original scale with duration (exact to within a frame)
-                    length = len(extractor.extract(raw))
-                    variants, lengths = [to_int16(raw)], [length, int(length * augment.duration_factors()[0])]
-                else:
-                    signals = [raw if speed == 1.0 else speed_perturb(raw, speed, extractor.config.sample_rate)
-                               for speed in speeds]
-                    seqs = [extractor.extract(signal) for signal in signals]
-                    variants, lengths = (signals if self._raw else seqs), [len(seq) for seq in seqs]
-            except (InputError, ValueError) as error:
-                message = str(error) if isinstance(error, InputError) else f"{entry.path}: {error}"
-                self.skipped.append(message)
-                log(f"skipped {message}")
-                continue
-            self.items.append(_Item(entry, labels, variants, lengths[0 if self._raw else self._base_variant()],
-                                    min(lengths)))
+        for loaded in self._map(self._load, entries, workers, desc, progress):
+            if isinstance(loaded, str):
+                self.skipped.append(loaded)
+                log(f"skipped {loaded}")
+            else:
+                self.items.append(loaded)
         self._log = log
+
+    def _load(self, entry: Entry) -> "_Item | str":
+        """One sample read, encoded and measured; or the one-line reason it cannot be used."""
+        augment, extractor = self.augment, self.extractor
+        try:
+            labels = np.asarray(self._encode(entry.text), dtype=np.int32)
+            raw = extractor.load(entry.path)
+            if self._keep_images:
+                variants, lengths = [raw], [len(extractor.extract(raw))]
+            elif self._keep_waves:
+                # one int16 copy; speed, pitch and tempo are applied on the fly, so lengths
+                # other than the original scale with duration (exact to within a frame)
+                length = len(extractor.extract(raw))
+                variants, lengths = [to_int16(raw)], [length, int(length * augment.duration_factors()[0])]
+            else:
+                speeds = augment.speeds if isinstance(augment, AudioAugmentConfig) else (1.0,)
+                signals = [raw if speed == 1.0 else speed_perturb(raw, speed, extractor.config.sample_rate)
+                           for speed in speeds]
+                seqs = [extractor.extract(signal) for signal in signals]
+                variants, lengths = (signals if self._raw else seqs), [len(seq) for seq in seqs]
+        except (InputError, ValueError) as error:
+            return str(error) if isinstance(error, InputError) else f"{entry.path}: {error}"
+        return _Item(entry, labels, variants, lengths[0 if self._raw else self._base_variant()], min(lengths))
+
+    def _map(self, function: Callable, items: Sequence, workers: int | None, desc: str, progress: bool) -> list:
+        """``function`` over ``items`` in order, in forked workers for large inputs (reading and
+        featurising thousands of files is minutes of CPU that one core would do alone)."""
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        bar = tqdm(total=len(items), desc=desc, unit="file", disable=not progress, file=sys.stderr, leave=False)
+        if workers <= 1 or len(items) < 64:
+            results = []
+            for item in items:
+                results.append(function(item))
+                bar.update()
+        else:
+            global _WORKER_CALL
+            _WORKER_CALL = function
+            with get_context("fork").Pool(workers) as pool:
+                results = []
+                for result in pool.imap(_worker_call, items, chunksize=16):
+                    results.append(result)
+                    bar.update()
+            _WORKER_CALL = None
+        bar.close()
+        return results
 
     def drop_if(self, reason: Callable[[int, np.ndarray], str | None]) -> int:
         """Remove samples for which ``reason(frames, labels)`` names a problem; count them.
@@ -291,6 +319,11 @@ class FeatureDataset:
 
 
 _WORKER_DATASET: FeatureDataset | None = None
+_WORKER_CALL: Callable | None = None
+
+
+def _worker_call(item):
+    return _WORKER_CALL(item)
 
 
 def _worker_batch(job: tuple[np.ndarray, int]) -> Batch:
