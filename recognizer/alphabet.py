@@ -150,6 +150,21 @@ class Alphabet:
             out.append(chars[i - 1])
         return "".join(out)
 
+    def adapted_to(self, texts: Iterable[str], keep: bool = False) -> "Alphabet":
+        """The alphabet for fine-tuning on ``texts``: what they use, in an order that keeps ids.
+
+        This alphabet's characters that the normalised texts use (with ``keep``: all of them),
+        in this alphabet's order, then the texts' new characters by code point. Keeping the old
+        order means that data using exactly this alphabet's characters gets this very alphabet
+        back (and so the same ids), however the original was ordered. ``lowercase`` is kept:
+        it belongs to the model, not to the data.
+        """
+        used: set[str] = set()
+        for text in _as_texts(texts):
+            used.update(self.normalise(text))
+        kept = [c for c in self._chars if keep or c in used]
+        return Alphabet(kept + sorted(used - set(self._chars)), lowercase=self.lowercase)
+
     def unknown_chars(self, texts: Iterable[str]) -> Counter[str]:
         """How often each character outside the alphabet occurs in the normalised texts."""
         counts: Counter[str] = Counter()

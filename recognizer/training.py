@@ -205,6 +205,20 @@ class Trainer:
             self.log(f"epoch {epoch}: skipped {skipped} batch(es) with a non-finite gradient")
         return total / max(count, 1), time.perf_counter() - start, frames
 
+    def baseline(self) -> dict[str, float]:
+        """Score the starting weights on dev and keep them as the best so far (epoch 0).
+
+        For a run that starts from trained weights (fine-tuning): if no epoch beats the start,
+        the bundle in ``out`` is the start, never a worse epoch. Call it before :meth:`fit`.
+        """
+        scores = self.evaluate_dev()
+        self.state.best_cer = scores["cer"]
+        self.state.history.append({"epoch": 0, "dev_cer": round(scores["cer"], 5), "dev_wer": round(scores["wer"], 5)})
+        self.bundle.scores = {"dev": {**scores, "epoch": 0}}
+        self.bundle.save(self.out)
+        self.log(f"before training: dev CER {scores['cer']:.2%}, WER {scores['wer']:.2%}")
+        return scores
+
     def evaluate_dev(self) -> dict[str, float]:
         """Greedy dev CER and WER with the current weights."""
         decoded = self.recognizer.decode_features({i: self.dev_set.sequence(i) for i in range(len(self.dev_set))})
@@ -311,17 +325,11 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     """
     strategy = strategy or tf.distribute.get_strategy()
     from data_prep.extractors import feature_config_from_dict
-    from data_prep.manifest import scan_manifest
     from recognizer.alphabet import Alphabet
     from recognizer.model import ModelConfig
 
     log = log or (lambda message: print(message, file=sys.stderr))
-    train_entries, train_problems = scan_manifest(train_manifest)
-    dev_entries, dev_problems = scan_manifest(dev_manifest)
-    for problem in train_problems + dev_problems:
-        log(f"skipped {problem}")
-    if not train_entries:
-        raise ValueError(f"{train_manifest}: no usable entries")
+    train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
     saved = saved_run_config(out) if resume else None
     if saved:
         features = feature_config_from_dict(saved["features"])
@@ -347,7 +355,27 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     trainer = Trainer(bundle, train_entries, dev_entries, out, recipe.train, augment=augment,
                       progress=progress, log=log, strategy=strategy)
     state = trainer.fit(resume=resume)
-    skipped = len(train_problems) + len(dev_problems) + len(trainer.train_set.skipped) + len(trainer.dev_set.skipped)
+    return record_run(trainer, state, problems)
+
+
+def scan_manifests(train_manifest: str | os.PathLike, dev_manifest: str | os.PathLike,
+                   log: Callable[[str], None]) -> tuple[list[Entry], list[Entry], int]:
+    """Usable entries of both manifests, and how many lines were not (each one logged)."""
+    from data_prep.manifest import scan_manifest
+
+    train_entries, train_problems = scan_manifest(train_manifest)
+    dev_entries, dev_problems = scan_manifest(dev_manifest)
+    for problem in train_problems + dev_problems:
+        log(f"skipped {problem}")
+    if not train_entries:
+        raise ValueError(f"{train_manifest}: no usable entries")
+    return train_entries, dev_entries, len(train_problems) + len(dev_problems)
+
+
+def record_run(trainer: Trainer, state: LoopState, manifest_problems: int) -> Bundle:
+    """Write the run's history and sample counts into the best bundle's provenance; load it."""
+    bundle, out = trainer.bundle, trainer.out
+    skipped = manifest_problems + len(trainer.train_set.skipped) + len(trainer.dev_set.skipped)
     bundle.training.update({"epochs": state.epoch, "best_epoch": state.best_epoch, "history": state.history,
                             "train_samples": len(trainer.train_set), "dev_samples": len(trainer.dev_set),
                             "skipped_samples": skipped})

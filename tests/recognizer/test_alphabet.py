@@ -102,3 +102,19 @@ def test_invalid_alphabets_rejected(chars):
 def test_uppercase_unreachable_in_lowercase_alphabet():
     with pytest.raises(ValueError, match="unreachable"):
         Alphabet("aB", lowercase=True)
+
+
+def test_adapted_to_keeps_the_models_order_drops_unused_and_appends_new_sorted():
+    model = Alphabet(["b", " ", "a", "z"])
+    adapted = model.adapted_to(["a b€", "é a"])  # 'z' unused; '€' and 'é' new
+    assert adapted.chars == ("b", " ", "a", "\u00e9", "\u20ac")  # é (U+00E9) before € (U+20AC)
+    assert model.adapted_to(["a b€", "é a"], keep=True).chars == ("b", " ", "a", "z", "\u00e9", "\u20ac")
+    # data that uses exactly the model's characters gets the model's alphabet back, ids and all
+    assert model.adapted_to(["zab a"]) == model
+    assert model.adapted_to("zz") == Alphabet(["z"])  # one string is one text
+
+
+def test_adapted_to_normalises_like_the_model():
+    lower = Alphabet("ab ", lowercase=True)
+    adapted = lower.adapted_to(["AB  E\u0301"])  # case folded, NFC, whitespace collapsed
+    assert adapted.chars == ("a", "b", " ", "\u00e9") and adapted.lowercase

@@ -1,0 +1,167 @@
+"""Fine-tuning: adapt a trained bundle to new data (a speaker, a writer, new characters).
+
+The run starts from the bundle's weights and keeps its feature configuration and network, so
+the new bundle reads its inputs exactly as the old one did. When the training transcripts use
+another alphabet than the model's, the output layer is rebuilt for the data's alphabet with the
+trained weights of every shared character carried over (:mod:`recognizer.warmstart`); with
+``keep_alphabet`` the model's characters that the data lacks stay too (the union), so the model
+can still write them. The run logs what changed.
+
+Everything else is the ordinary training loop (:class:`recognizer.training.Trainer`): the same
+checkpoints, ``resume``, early stopping and skipping of unusable samples, with two differences.
+The starting weights are scored on the dev set first and count as epoch 0, so the bundle written
+is never worse on dev than the start. Lower layers can be frozen (``freeze``): with few data,
+training only the upper layers keeps the general features the base model learned from many.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import tensorflow as tf
+
+from data_prep.config import JsonConfig
+from recognizer.alphabet import Alphabet
+from recognizer.bundle import Bundle
+from recognizer.bundle import load as load_bundle
+from recognizer.model import RecognizerNet
+from recognizer.recipe import DEFAULT, Recipe
+from recognizer.training import CHECKPOINTS, TrainConfig, Trainer, record_run, saved_run_config, scan_manifests
+from recognizer.warmstart import AlphabetChange, warm_start
+
+#: What fine-tuning changes in the base model's own training options: a lower learning rate
+#: (the weights are good already; the full rate would first shake them), fewer epochs and
+#: earlier stopping (a small data set is learned, then overfitted, quickly).
+FINETUNE_TRAIN: dict[str, Any] = {"epochs": 20, "learning_rate": 3e-4, "patience": 5, "lr_patience": 2}
+
+
+@dataclass
+class FinetuneConfig(JsonConfig):
+    """What a fine-tuning run changes in the model; stored in the new bundle's provenance."""
+
+    freeze: str = "none"  # "none", "frontend", or "lstm:N": the front-end and the lowest N BiLSTM layers
+    keep_alphabet: bool = False  # keep the model's characters that the data lacks (the union)
+
+
+def parse_freeze(spec: str, model_config) -> tuple[bool, int]:
+    """``(freeze the front-end, number of lowest BiLSTM layers to freeze)`` for a ``freeze`` value."""
+    spec = spec.strip().lower()
+    if spec == "none":
+        return False, 0
+    if spec == "frontend":
+        if model_config.frontend == "none":
+            raise ValueError("--freeze frontend: this model has no front-end")
+        return True, 0
+    if spec.startswith("lstm:") and spec[5:].isdigit():
+        layers = int(spec[5:])
+        if not 1 <= layers <= model_config.lstm_layers:
+            raise ValueError(f"--freeze {spec}: the model has {model_config.lstm_layers} BiLSTM layer(s)")
+        return model_config.frontend != "none", layers
+    raise ValueError(f"--freeze must be none, frontend or lstm:N, not {spec!r}")
+
+
+def freeze_layers(model: RecognizerNet, spec: str) -> list[str]:
+    """Make the layers that ``spec`` names untrainable (before an optimizer is built); their names."""
+    frontend, lstm_layers = parse_freeze(spec, model.config)
+    frozen = [*(model.blocks if frontend else []), *model.lstm.layers_[:lstm_layers]]
+    for layer in frozen:
+        layer.trainable = False
+    return [layer.name for layer in frozen]
+
+
+def finetune_train_config(base: Bundle, options: dict[str, Any] | None = None) -> TrainConfig:
+    """The base model's training options, with :data:`FINETUNE_TRAIN`, then ``options``, on top."""
+    own = dict(base.training.get("train_config") or {})
+    return TrainConfig.from_dict({**own, **FINETUNE_TRAIN, **(options or {})})
+
+
+def read_options(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:
+    """``(train options, augment)`` from a recipe-style JSON file with only ``train`` and ``augment``.
+
+    Features, alphabet and network come from the model being fine-tuned, so a file that sets
+    them is refused rather than silently half-applied.
+    """
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object with train and/or augment sections")
+    other = sorted(set(data) - {"train", "augment"})
+    if other:
+        raise ValueError(f"{path}: fine-tuning keeps the model's {', '.join(other)}; only train and augment can be set")
+    train = data.get("train") or {}
+    try:
+        TrainConfig.from_dict(train)  # unknown keys fail here, before any work is done
+        Recipe.from_dict({"augment": data.get("augment", DEFAULT)})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    return dict(train), data.get("augment", DEFAULT)
+
+
+def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike, dev_manifest: str | os.PathLike,
+             out: str | os.PathLike, config: FinetuneConfig | None = None, train_options: dict[str, Any] | None = None,
+             augment: Any = DEFAULT, name: str = "", resume: bool = False, progress: bool = True,
+             log: Callable[[str], None] | None = None, strategy: tf.distribute.Strategy | None = None) -> Bundle:
+    """Fine-tune ``base`` (a bundle, or its name or folder) on two manifests; returns the best bundle.
+
+    ``train_options`` override loop options (:class:`~recognizer.training.TrainConfig` keys, e.g.
+    ``epochs``, ``learning_rate``); ``augment`` is as in a recipe (``"default"``: the modality's
+    standard augmentation, ``None``: none, a preset name, a dict or a config). With ``resume``
+    the run continues from ``out``'s last checkpoint with the alphabet and frozen layers it was
+    started with.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
+    strategy = strategy or tf.distribute.get_strategy()
+    config = config or FinetuneConfig()
+    if not resume and (Path(out) / CHECKPOINTS / "latest").is_file():
+        raise FileExistsError(f"{out}: holds a training run already; resume it or choose another --out")
+    base = base if isinstance(base, Bundle) else load_bundle(base)
+    train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
+    train_config = finetune_train_config(base, train_options)
+    augment_config = Recipe(augment=augment).resolve_augment(base.features)
+    saved = saved_run_config(out) if resume else None
+    if saved:
+        provenance = saved.get("training") or {}
+        if "finetune" not in provenance:
+            raise ValueError(f"{out}: holds a run of `recognizer train`, not of `recognizer finetune`")
+        started_with = FinetuneConfig.from_dict(provenance["finetune"])
+        if started_with != config:
+            log(f"resuming with the run's own settings {started_with.to_dict()} (not {config.to_dict()})")
+        config, alphabet = started_with, Alphabet.from_dict(saved["alphabet"])
+        provenance = {**provenance, "train_config": train_config.to_dict()}
+    else:
+        alphabet = base.alphabet.adapted_to([e.text for e in train_entries], keep=config.keep_alphabet)
+        provenance = {
+            "finetuned_from": {"name": base.name, "path": str(base.path) if base.path else None,
+                               "scores": base.scores},
+            "finetune": config.to_dict(),
+            "alphabet_change": AlphabetChange(base.alphabet, alphabet).to_dict(),
+            "train_manifest": str(train_manifest), "dev_manifest": str(dev_manifest),
+            "train_config": train_config.to_dict(),
+            "augment": augment_config.to_dict() if augment_config else None,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "tensorflow": tf.__version__,
+        }
+    with strategy.scope():
+        bundle, change = warm_start(base, alphabet, seed=train_config.seed, name=name or Path(out).name,
+                                    training=provenance)
+    log(f"fine-tuning {base.name}: {change.describe()}")
+    if change.removed and not config.keep_alphabet:
+        log("the removed characters can no longer be written; --keep-alphabet keeps them")
+    frozen = freeze_layers(bundle.model, config.freeze)
+    trainable = sum(int(tf.size(v)) for v in bundle.model.trainable_variables)
+    log(f"frozen: {', '.join(frozen) or 'nothing'}; training {trainable:,} of {bundle.model.count_params():,} "
+        f"parameters, learning rate {train_config.learning_rate:g}, up to {train_config.epochs} epochs")
+    trainer = Trainer(bundle, train_entries, dev_entries, out, train_config, augment=augment_config,
+                      progress=progress, log=log, strategy=strategy)
+    if not saved:
+        trainer.baseline()
+    state = trainer.fit(resume=resume)
+    return record_run(trainer, state, problems)
