@@ -84,6 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="bundle name (default: the --out folder's name)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
 
+    p = sub.add_parser("finetune", help="adapt a trained bundle to new data (a speaker, a hand, new characters)",
+                       description="Continue training a bundle on new manifests, keeping its features and "
+                                   "network. If the training transcripts use other characters, the output layer "
+                                   "is rebuilt for them, keeping the trained weights of every shared character.")
+    p.add_argument("--model", required=True, help="bundle name or folder to start from")
+    p.add_argument("--train", required=True, help="training manifest")
+    p.add_argument("--dev", required=True, help="dev manifest (model selection, early stopping)")
+    p.add_argument("--out", required=True, help="bundle folder to write (checkpoints and logs inside)")
+    p.add_argument("--epochs", type=int, help="most epochs (default 20)")
+    p.add_argument("--lr", type=float, help="learning rate (default 3e-4)")
+    p.add_argument("--freeze", default="none", metavar="none|frontend|lstm:N",
+                   help="keep these layers as they are: the front-end, or it and the lowest N BiLSTM layers")
+    p.add_argument("--keep-alphabet", action="store_true",
+                   help="keep the model's characters that the training data lacks (default: drop them)")
+    p.add_argument("--config", metavar="FILE.json", help="recipe-style JSON with train and augment sections only")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--name", help="bundle name (default: the --out folder's name)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+
     p = sub.add_parser("doctor", help="check a manifest before training: files, lengths, characters, duplicates",
                        description="Report what a training or fine-tuning run could not use (missing or "
                                    "unreadable files, empty transcripts, transcripts too long for CTC) and what it "
@@ -242,6 +261,20 @@ def cmd_train(args) -> int:
     return EXIT_INPUT_ERRORS if skipped else 0
 
 
+def cmd_finetune(args) -> int:
+    from recognizer.finetune import FinetuneConfig, finetune, read_options
+
+    train_options, augment = read_options(args.config) if args.config else ({}, "default")
+    train_options.update({k: v for k, v in (("epochs", args.epochs), ("learning_rate", args.lr)) if v is not None})
+    config = FinetuneConfig(freeze=args.freeze, keep_alphabet=args.keep_alphabet)
+    bundle = finetune(args.model, args.train, args.dev, args.out, config, train_options, augment=augment,
+                      name=args.name or "", resume=args.resume, progress=args.progress)
+    skipped = bundle.training.get("skipped_samples", 0)
+    if skipped:
+        print(f"recognizer finetune: {skipped} input(s) could not be used (listed above)", file=sys.stderr)
+    return EXIT_INPUT_ERRORS if skipped else 0
+
+
 def cmd_doctor(args) -> int:
     from recognizer.doctor import diagnose
 
@@ -304,6 +337,7 @@ def cmd_lm_tune(args) -> int:
 
 
 COMMANDS = {"transcribe": cmd_recognise, "read": cmd_recognise, "evaluate": cmd_evaluate, "train": cmd_train,
+            "finetune": cmd_finetune,
             "doctor": cmd_doctor, "lm": cmd_lm}
 
 
