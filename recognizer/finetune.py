@@ -125,6 +125,7 @@ def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike
     if not resume and (Path(out) / CHECKPOINTS / "latest").is_file():
         raise FileExistsError(f"{out}: holds a training run already; resume it or choose another --out")
     base = base if isinstance(base, Bundle) else load_bundle(base)
+    parse_freeze(config.freeze, base.model_config)  # a wrong value fails now, not after reading the data
     train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
     train_config = finetune_train_config(base, train_options)
     augment_config = Recipe(augment=augment).resolve_augment(base.features)
