@@ -15,7 +15,6 @@ training only the upper layers keeps the general features the base model learned
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -30,7 +29,7 @@ from recognizer.alphabet import Alphabet
 from recognizer.bundle import Bundle
 from recognizer.bundle import load as load_bundle
 from recognizer.model import RecognizerNet
-from recognizer.recipe import DEFAULT, Recipe
+from recognizer.recipe import DEFAULT, Recipe, read_json
 from recognizer.training import CHECKPOINTS, TrainConfig, Trainer, record_run, saved_run_config, scan_manifests
 from recognizer.warmstart import AlphabetChange, warm_start
 
@@ -88,11 +87,7 @@ def read_options(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:
     Features, alphabet and network come from the model being fine-tuned, so a file that sets
     them is refused rather than silently half-applied.
     """
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object with train and/or augment sections")
     other = sorted(set(data) - {"train", "augment"})

@@ -29,6 +29,15 @@ SECTIONS = ("name", "features", "alphabet", "model", "augment", "train")
 DEFAULT = "default"
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file's content; invalid JSON becomes one ValueError line naming the file and line."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+
+
 @dataclass
 class Recipe:
     name: str = ""
@@ -60,11 +69,7 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Recipe":
-        with open(path, encoding="utf-8") as handle:
-            try:
-                data = json.load(handle)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+        data = read_json(path)
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe must be a JSON object with sections {', '.join(SECTIONS)}")
         try:
