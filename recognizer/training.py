@@ -51,6 +51,10 @@ class TrainConfig(JsonConfig):
     patience: int = 8  # early stop after this many epochs without dev CER improvement
     lr_patience: int = 3  # halve (lr_factor) the learning rate after this many
     lr_factor: float = 0.5
+    # multiply the learning rate by this after every epoch (exponential annealing, as in
+    # Deep Speech 2); 1.0 leaves it to the plateau rule alone. A constant rate keeps a large
+    # model improving slowly for many epochs when dev CER never quite plateaus.
+    lr_decay: float = 1.0
     min_lr: float = 1e-5
     min_delta: float = 1e-4  # a dev CER improvement smaller than this does not count
     keep_checkpoints: int = 2
@@ -244,6 +248,9 @@ class Trainer:
                 self.optimizer.learning_rate.assign(state.learning_rate)
                 state.lr_bad_epochs = 0
                 self.log(f"learning rate reduced to {state.learning_rate:.2e}")
+        if config.lr_decay != 1.0:
+            state.learning_rate = max(state.learning_rate * config.lr_decay, config.min_lr)
+            self.optimizer.learning_rate.assign(state.learning_rate)
         record = {"epoch": epoch, "train_loss": round(train_loss, 4), "dev_cer": round(scores["cer"], 5),
                   "dev_wer": round(scores["wer"], 5), "learning_rate": rate_used,
                   "seconds": round(seconds, 1), "frames_per_second": round(frames / max(seconds, 1e-9))}

@@ -115,6 +115,16 @@ def test_learning_rate_drops_on_plateau_and_early_stop_ends_the_run(mnist_lines,
 
 
 @needs_mnist
+def test_learning_rate_anneals_every_epoch_on_top_of_the_plateau_rule(mnist_lines, tmp_path):
+    trainer = _tiny_trainer(mnist_lines, tmp_path, epochs=3, min_delta=2.0, patience=5, lr_patience=1, lr_decay=0.8)
+    rates = [h["learning_rate"] for h in trainer.fit().history]
+    base = SMALL["train"]["learning_rate"]
+    # epoch 1 trains at the base rate, 2 after one annealing, 3 after a plateau cut and a second annealing
+    assert rates == [pytest.approx(base), pytest.approx(base * 0.8), pytest.approx(base * 0.8 * 0.5 * 0.8)]
+    assert trainer.optimizer.learning_rate.numpy() == pytest.approx(base * 0.8 * 0.5 * 0.8 * 0.5 * 0.8)
+
+
+@needs_mnist
 def test_bad_samples_are_skipped_and_counted(mnist_lines, tmp_path):
     rows = [{"path": e.path, "text": e.text} for e in read_manifest(mnist_lines / "train.tsv")[:40]]
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
