@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recognizer.decoding import Char, Decoded, Word
+from recognizer.decoding import Char, Decoded, Hypothesis, Word
 from recognizer.long_audio import join_decoded
 from recognizer.metrics import wer
 
@@ -32,6 +32,19 @@ def test_join_keeps_text_spans_and_weights_confidence():
     assert [w.word for w in joined.words] == ["one", "two", "three"] and joined.words[2].start == 60.0
     expected = math.exp((30 * math.log(0.9) + 30 * math.log(1.0) + 10 * math.log(0.5)) / 70)
     assert joined.confidence == pytest.approx(expected)
+
+
+def test_join_ranks_file_alternatives_by_the_cost_of_one_piece_swap():
+    parts = [_part("one two", 0.0, 0.9), _part("", 30.0, 1.0), _part("three", 60.0, 0.5)]
+    parts[0].nbest = [Hypothesis("one two", -1.0, -2.0), Hypothesis("one to", -1.5, -2.2),
+                      Hypothesis("won two", -4.0, -4.5)]
+    parts[2].nbest = [Hypothesis("three", -3.0, -3.0), Hypothesis("tree", -5.0, -5.5)]
+    nbest = join_decoded(parts, [30.0, 30.0, 10.0]).nbest
+    assert [h.text for h in nbest] == ["one two three", "one to three", "one two tree"]
+    assert [h.score for h in nbest] == pytest.approx([-4.0, -4.5, -6.0])
+    assert [h.acoustic for h in nbest] == pytest.approx([-5.0, -5.2, -7.5])
+    assert join_decoded(parts[:1] + [_part("four", 70.0, 0.8)], [30.0, 5.0]).nbest[1].text == "one to four"
+    assert join_decoded([_part("a", 0.0, 0.9), _part("b", 9.0, 0.9)], [9.0, 1.0]).nbest == []
 
 
 def test_long_file_transcribes_in_pieces_like_the_whole():
