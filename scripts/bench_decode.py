@@ -8,7 +8,7 @@ Two sets of outputs:
   + blank), peaky like a trained network's: each item spells an English sentence (spoken form of
   the ``fortunes`` prose) along a random CTC alignment, with noise and, on some frames, a close
   second label, so that beams have choices to make. 400 frames of speech-en (10 ms hop, time
-  subsampling 4) are 16 s of audio. Its word LM (order 3) is built from the other sentences;
+  subsampling 2) are 8 s of audio. Its word LM (order 3) is built from the other sentences;
 * ``digits``: the shipped ``speech-digits`` network's outputs on the FSDD test manifest
   (``data/fsdd/test.tsv``, from ``python -m data_prep compose-fsdd``); its word LM is built from
   the training transcripts.
@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = ROOT / "build" / "venv-bench-pyctcdecode"
 SPEECH_EN_CHARS = "abcdefghijklmnopqrstuvwxyz' "
-SPEECH_EN_FRAME_SECONDS = 0.04  # 10 ms hop x subsampling 4
+SPEECH_EN_FRAME_SECONDS = 0.02  # 10 ms hop x subsampling 2
 TOKEN_MIN_LOGP = -5.0
 BEAM_PRUNE_LOGP = -10.0
 
@@ -85,11 +85,9 @@ def pyctcdecode_worker(npz: str, labels_json: str, widths: str, rounds: str) -> 
 def run_pyctcdecode(venv: Path, items, labels, widths, rounds: int) -> dict:
     import numpy as np
 
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"creating pyctcdecode's venv in {venv} (pip install pyctcdecode 'numpy<2') ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pyctcdecode", "numpy<2"], check=True)
+    from peer_venv import peer_python
+
+    python = peer_python(venv, "pyctcdecode", "numpy<2")
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "outputs.npz"
         np.savez(npz, **{str(i): x.astype(np.float32) for i, x in enumerate(items)})
