@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 
-# TensorFlow's start-up chatter is not for our users; both can be overridden from the environment.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from recognizer import runtime_env
+
+runtime_env.configure()  # before TensorFlow's first import: quiet logs, oneDNN off
 
 __version__ = "0.1.0"
 __all__ = ["load", "__version__"]

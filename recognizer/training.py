@@ -21,9 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import keras
-import numpy as np
-import tensorflow as tf
+from recognizer import runtime_env
+
+runtime_env.configure_training()  # before XLA's first compile: fewer memory mappings per shape
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from tqdm import tqdm
 
 from data_prep.config import JsonConfig
@@ -35,6 +39,7 @@ from recognizer.bundle import load as load_bundle
 from recognizer.ctc import ctc_loss
 from recognizer.inference import Recognizer
 from recognizer.metrics import cer, wer
+from recognizer.runtime_env import map_limit_warning
 
 CHECKPOINTS = "checkpoints"
 
@@ -336,6 +341,9 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     from recognizer.model import ModelConfig
 
     log = log or (lambda message: print(message, file=sys.stderr))
+    warning = map_limit_warning()
+    if warning:
+        log(warning)
     train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
     saved = saved_run_config(out) if resume else None
     if saved:
