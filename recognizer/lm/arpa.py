@@ -38,7 +38,10 @@ _SECTION = re.compile(r"\\(\d+)-grams:$")
 
 
 def read_arpa(path: str | os.PathLike) -> tuple[list[str], list[NgramOrder]]:
-    """Vocabulary (in unigram order) and the n-grams of every order."""
+    """Vocabulary (in unigram order) and the n-grams of every order, as written in ``path``.
+
+    Only the format is checked here; :meth:`NgramModel.load` also checks that every n-gram's
+    context is listed."""
     path = str(path)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -136,12 +139,6 @@ def _parse(path: str, lines) -> tuple[list[str], list[NgramOrder]]:
     if text != "\\end\\":
         fail("truncated: no \\end\\ line" if text is None else f"expected '\\end\\', got {text[:40]!r}",
              None if text is None else -1)
-    from recognizer.lm.ngram import NgramModel  # validates the contexts
-
-    try:
-        NgramModel(vocab, orders)
-    except ValueError as error:
-        raise InputError(path, str(error)) from None
     return vocab, orders
 
 

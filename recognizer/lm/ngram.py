@@ -81,9 +81,14 @@ class NgramModel:
 
     @classmethod
     def load(cls, path) -> NgramModel:
+        """Read an ARPA file; a file whose n-grams lack their contexts is an :class:`InputError`."""
+        from data_prep.errors import InputError
         from recognizer.lm.arpa import read_arpa
 
-        return cls(*read_arpa(path))
+        try:
+            return cls(*read_arpa(path))
+        except ValueError as error:  # the model's own checks (read_arpa reports format errors)
+            raise InputError(path, str(error)) from None
 
     def save(self, path) -> None:
         from recognizer.lm.arpa import write_arpa
