@@ -21,7 +21,9 @@ The score of a state is its acoustic log probability plus the prefix's *extra* s
   that leaves the trie, or ends a word where the trie has none, is not extended at all;
 * hotwords: a prefix that is spelling a hotword from a word start earns the share of the
   hotword's weight it has spelt, and keeps the whole weight once the hotword is complete and the
-  word ends there (a space, another non-letter, or the end).
+  word ends there (a space, another non-letter, or the end). A character that leaves the
+  hotword trie follows its word-level failure links (:mod:`recognizer.hotwords`), so
+  overlapping and nested occurrences all count.
 """
 from __future__ import annotations
 
@@ -60,7 +62,8 @@ class Scorer(NamedTuple):
     use_hot: bool
     hot: Trie  # hotwords
     hot_partial: np.ndarray  # per hot node: bonus while spelling
-    hot_complete: np.ndarray  # per hot node: weight of the hotword ending there, 0 if none
+    hot_complete: np.ndarray  # per hot node: weights of the hotwords ending there, 0 if none
+    hot_fail: np.ndarray  # per hot node: the failure link (-1: none)
     is_letter: np.ndarray  # bool per label
     space: int  # label of the space, -1 if the alphabet has none
 
@@ -115,7 +118,7 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
     char_token, letters, space = sc.char_token, sc.is_letter, sc.space
     use_trie, strict = sc.use_trie, sc.strict
     tka, tkb, tval, tend = sc.trie.children.key_a, sc.trie.children.key_b, sc.trie.children.value, sc.trie.end
-    use_hot, hot_partial, hot_complete = sc.use_hot, sc.hot_partial, sc.hot_complete
+    use_hot, hot_partial, hot_complete, hot_fail = sc.use_hot, sc.hot_partial, sc.hot_complete, sc.hot_fail
     hka, hkb, hval = sc.hot.children.key_a, sc.hot.children.key_b, sc.hot.children.value
 
     capacity = width * n_frames + 1
@@ -244,7 +247,11 @@ def prefix_beam_search(log_probs, width, token_min_logp, beam_prune_logp, sc, nb
                     if hn >= 0:
                         if not letter and hot_complete[hn] > 0:
                             hd += hot_complete[hn]
-                        hn = lookup(hka, hkb, hval, hn, c)
+                        nxt = lookup(hka, hkb, hval, hn, c)
+                        while nxt < 0 and hot_fail[hn] >= 0:
+                            hn = hot_fail[hn]
+                            nxt = lookup(hka, hkb, hval, hn, c)
+                        hn = nxt
                     if hn < 0 and c != space and (last < 0 or not letters[last]):
                         hn = lookup(hka, hkb, hval, 0, c)
                 c_lmstate[k], c_wnode[k], c_hnode[k] = st, wn, hn

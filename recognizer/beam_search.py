@@ -126,12 +126,12 @@ class BeamDecoder:
                 by_char = {char_of_token(t): i for i, t in enumerate(lm.vocab) if t not in (BOS, EOS)}
                 for label, ch in enumerate(chars, start=1):
                     char_token[label] = by_char.get(ch, unk)
-        hot, hot_partial, hot_complete = hotword_trie(self.hotwords, alphabet)
+        hot = hotword_trie(self.hotwords, alphabet)
         trie, strict = self._word_trie(kind, hot_words=[w for h in self.hotwords for w in h.text.split()])
         use_trie = trie is not None
         return Scorer(kind, alpha, beta, tables, int(bos_state), int(eos), int(unk), char_token,
                       use_trie, strict, trie if use_trie else _EMPTY_TRIE,
-                      bool(self.hotwords), hot, hot_partial, hot_complete, letters, int(space))
+                      bool(self.hotwords), hot.trie, hot.partial, hot.complete, hot.fail, letters, int(space))
 
     def _word_trie(self, kind: int, hot_words: list[str]) -> tuple[Trie | None, bool]:
         """The trie of the lexicon (strict) or of the word LM's vocabulary, if any."""

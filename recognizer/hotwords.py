@@ -5,11 +5,17 @@ per occurrence of the hotword as a whole word (or phrase) in a hypothesis; while
 spelling a hotword from a word start it earns the spelt share of the weight, so that hotword
 prefixes survive pruning long enough to be completed. Hotwords are normalised like the model's
 alphabet normalises text, and every character must be in the alphabet.
+
+Matching is Aho-Corasick at word granularity: when the next character does not continue the
+phrase being spelt, the search falls back to the longest tail of it that starts at a word and
+is itself the start of a hotword, so "go go go stop" still finds "go go stop", and a phrase
+that ends inside a longer one (``"york"`` in ``"new york"``) is credited too.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,10 +48,20 @@ def parse_hotword(spec: str, default_weight: float = DEFAULT_WEIGHT) -> Hotword:
     return Hotword(text, weight)
 
 
-def hotword_trie(hotwords: Sequence[Hotword], alphabet: Alphabet) -> tuple[Trie, np.ndarray, np.ndarray]:
-    """The trie of the hotwords, the bonus while spelling each node, and the weight completed there.
+class HotwordTrie(NamedTuple):
+    trie: Trie
+    partial: np.ndarray  # float64 per node: the bonus while spelling it
+    complete: np.ndarray  # float64 per node: weights of the hotwords that end there as whole words
+    fail: np.ndarray  # int32 per node: where matching goes on when the next character leaves it
 
-    The bonus at a node is the largest ``weight * depth / length`` among the hotwords through it.
+
+def hotword_trie(hotwords: Sequence[Hotword], alphabet: Alphabet) -> HotwordTrie:
+    """The trie of the hotwords with its bonuses and word-level failure links.
+
+    ``partial[node]`` is the largest ``weight * depth / length`` among the hotwords through the
+    node. ``complete[node]`` adds the weights of every hotword that is the node's text or a tail
+    of it starting at a word. ``fail[node]`` is the node of the longest proper tail of its text
+    that starts at a word and is in the trie (-1: none; matching restarts at the next word).
     """
     spelt, weights = [], []
     for hotword in hotwords:
@@ -59,15 +75,38 @@ def hotword_trie(hotwords: Sequence[Hotword], alphabet: Alphabet) -> tuple[Trie,
         spelt.append([alphabet.index(c) for c in text])
         weights.append(float(hotword.weight))
     trie = build_trie(spelt, list(range(len(spelt))))
-    partial = np.zeros(len(trie.end), np.float64)
-    complete = np.zeros(len(trie.end), np.float64)
+    size = len(trie.end)
+    partial, own = np.zeros(size, np.float64), np.zeros(size, np.float64)
+    texts: dict[int, tuple[int, ...]] = {0: ()}
     for labels, weight in zip(spelt, weights):
         node = 0
         for depth, label in enumerate(labels, start=1):
             node = _child(trie, node, label)
+            texts[node] = tuple(labels[:depth])
             partial[node] = max(partial[node], weight * depth / len(labels))
-        complete[node] = max(complete[node], weight)
-    return trie, partial, complete
+        own[node] = max(own[node], weight)
+    space = alphabet.index(" ") if " " in alphabet else -1
+    fail = np.full(size, -1, np.int32)
+    complete = own.copy()
+    for node in sorted(texts, key=lambda n: len(texts[n])):  # a tail's node is shallower: done first
+        text = texts[node]
+        for start in range(1, len(text)):
+            if text[start - 1] == space:
+                tail = _walk(trie, text[start:])
+                if tail >= 0:
+                    fail[node] = tail
+                    complete[node] += complete[tail]
+                    break
+    return HotwordTrie(trie, partial, complete, fail)
+
+
+def _walk(trie: Trie, labels: Sequence[int]) -> int:
+    node = 0
+    for label in labels:
+        node = _child(trie, node, label)
+        if node < 0:
+            return -1
+    return node
 
 
 def _child(trie: Trie, node: int, label: int) -> int:

@@ -272,6 +272,33 @@ def test_hotword_phrase_beam_equals_brute_force(log_probs, weight):
     assert decoder.search(log_probs)[0].score == pytest.approx(score, abs=1e-9)
 
 
+@settings(max_examples=25, deadline=None)
+@given(small_inputs(max_t=7), st.floats(2, 20))
+def test_overlapping_and_nested_hotword_phrases_equal_brute_force(log_probs, weight):
+    # "a a a b" holds "a a b" only from its second word, and "b" ends inside "a a b"
+    hotwords = [Hotword("a a b", weight), Hotword("b", weight / 2)]
+    decoder = BeamDecoder(ALPHA, hotwords=hotwords, **EXHAUSTIVE)
+
+    def bonus(txt):
+        words = words_of(txt)
+        return weight * sum(words[i:i + 3] == ["a", "a", "b"] for i in range(len(words))) + \
+            weight / 2 * words.count("b")
+
+    _, score = best_by_brute_force(log_probs, bonus)
+    assert decoder.search(log_probs)[0].score == pytest.approx(score, abs=1e-9)
+
+
+def test_a_phrase_is_found_after_a_false_start():
+    # frames spell "a a a b"; only matching from the second "a" finds the hotword
+    labels = [2, 1, 2, 1, 2, 1, 3]
+    lp = np.full((len(labels), 4), -8.0)
+    lp[np.arange(len(labels)), labels] = 0.0
+    lp = log_softmax(lp)
+    plain = BeamDecoder(ALPHA, width=8).search(lp)[0].score
+    boosted = BeamDecoder(ALPHA, width=8, hotwords=[Hotword("a a b", 3.0)]).search(lp)[0]
+    assert text(boosted.labels) == "a a a b" and boosted.score == pytest.approx(plain + 3.0)
+
+
 def test_hotword_turns_a_close_call():
     # "ab" and "bb" are nearly tied; a hotword decides
     lp = log_softmax(np.log(np.array([[0.01, 0.01, 0.50, 0.48], [0.97, 0.01, 0.01, 0.01], [0.01, 0.01, 0.01, 0.97]])))
