@@ -11,10 +11,11 @@ limit (``vm.max_map_count``, 65,530 by default on Linux) dies in the middle of a
   imported) has XLA emit a compiled function's kernels together (no per-fusion emitters, no
   split for parallel code generation): 2.7x fewer mappings per shape at the same training
   speed (``scripts/bench_train.py``). Inference keeps XLA's defaults: its bf16 path ran 15-25%
-  slower with these flags, and it compiles far fewer shapes. The flags are added to
-  ``XLA_FLAGS`` only on the TensorFlow versions where they were measured, because XLA aborts on
-  a flag it does not know, and never over a flag the user set; XLA reads them at its first
-  compile, so they apply to processes that train before they compile anything else;
+  slower with these flags (a very long inference job may want the raised limit too). The
+  flags are added to ``XLA_FLAGS`` only on the TensorFlow versions where they were measured,
+  because XLA aborts on a flag it does not know, and never over a flag the user set; XLA reads
+  them at its first compile, so they apply to processes that train before they compile
+  anything else;
 * :func:`map_limit_warning`, which training prints when the limit looks too low for a long run.
 """
 from __future__ import annotations

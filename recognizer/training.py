@@ -39,7 +39,6 @@ from recognizer.bundle import load as load_bundle
 from recognizer.ctc import ctc_loss
 from recognizer.inference import Recognizer
 from recognizer.metrics import cer, wer
-from recognizer.runtime_env import map_limit_warning
 
 CHECKPOINTS = "checkpoints"
 
@@ -341,7 +340,7 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
     from recognizer.model import ModelConfig
 
     log = log or (lambda message: print(message, file=sys.stderr))
-    warning = map_limit_warning()
+    warning = runtime_env.map_limit_warning()
     if warning:
         log(warning)
     train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
