@@ -129,8 +129,9 @@ def _dir_output(hs, lengths, T, d):
     return h * tf.sequence_mask(lengths, T, dtype=hs.dtype)[:, :, None]
 
 
-def _forward_train_dir(P, R, lengths, n, d):
+def _forward_train_dir(P, R, lengths, d):
     B, T, H4 = tf.shape(P)[0], tf.shape(P)[1], tf.shape(P)[2] // 2
+    n = tf.reduce_max(lengths)
     zeros = tf.zeros(tf.stack([B, H4 // 4]), P.dtype)
     scale = _gate_scale(H4, P.dtype)
     hs = tf.TensorArray(P.dtype, size=T)
@@ -151,9 +152,10 @@ def _forward_train_dir(P, R, lengths, n, d):
     return _dir_output(hs, lengths, T, d), hs, cs.stack(), gs.stack()
 
 
-def _backward_dir(dY, hs, cs, gs, R, lengths, n, d):
+def _backward_dir(dY, hs, cs, gs, R, lengths, d):
     """One direction's BPTT: dP (B, T, 4H) and dR (H, 4H) from its dY (B, T, H)."""
     T = tf.shape(dY)[1]
+    n = tf.reduce_max(lengths)
     mask = tf.sequence_mask(lengths, T, dtype=dY.dtype)[:, :, None]
     dY = dY * mask  # outputs at padded steps are constant zeros
     if d == 1:
@@ -170,15 +172,16 @@ def _backward_dir(dY, hs, cs, gs, R, lengths, n, d):
     C = o * (1.0 - tc * tc)
     dzs = tf.TensorArray(dY.dtype, size=T)
 
-    def body(t, dh_next, dc_next, dzs):
-        s = n - 1 - t
+    # s runs n-1 .. 0 as a loop variable: an index computed from n (and so from ``lengths``)
+    # would make XLA treat ``lengths`` as a compile-time constant and compile once per batch
+    def body(s, dh_next, dc_next, dzs):
         dh = dhs[s] + dh_next
         dc = dc_next + dh * C[s]
         dz = tf.concat([dc, dc, dc, dh], -1) * K[s]
-        return t + 1, tf.matmul(dz, RT), dc * f[s], dzs.write(s, dz)
+        return s - 1, tf.matmul(dz, RT), dc * f[s], dzs.write(s, dz)
 
     _, _, _, dzs = tf.while_loop(
-        lambda t, *_: t < n, body, (0, zeros, zeros, dzs), maximum_iterations=T
+        lambda s, *_: s >= 0, body, (n - 1, zeros, zeros, dzs), maximum_iterations=T
     )
     dz = dzs.stack()  # (T, B, 4H), loop order; zero beyond n
     h_prev = tf.concat([zeros[None], hs[:-1]], 0)
@@ -199,20 +202,19 @@ _backward_dir_xla = tf.function(_backward_dir, jit_compile=True, reduce_retracin
 
 def _recurrence(P, Rf, Rb, lengths):
     """(B, T, 2H) outputs of both directions from the projections P and recurrent kernels."""
-    n = tf.reduce_max(lengths)
     H = tf.shape(Rf)[0]
 
     @tf.custom_gradient
     def recurrence(P, Rf, Rb):
         # stop_gradient: the tape must not differentiate the compiled loops (grad is below).
         P, R = tf.stop_gradient(P), (tf.stop_gradient(Rf), tf.stop_gradient(Rb))
-        saved = [_forward_train_dir_xla(P, R[d], lengths, n, d) for d in (0, 1)]
+        saved = [_forward_train_dir_xla(P, R[d], lengths, d) for d in (0, 1)]
         y = tf.concat([saved[0][0], saved[1][0]], -1)
 
         def grad(dy):
             dys = (dy[:, :, :H], dy[:, :, H:])
             (dPf, dRf), (dPb, dRb) = [
-                _backward_dir_xla(dys[d], *saved[d][1:], R[d], lengths, n, d) for d in (0, 1)
+                _backward_dir_xla(dys[d], *saved[d][1:], R[d], lengths, d) for d in (0, 1)
             ]
             return tf.concat([dPf, dPb], -1), dRf, dRb
 
@@ -266,10 +268,11 @@ def _bf16_matmul(a, b):
     return tf.raw_ops.BatchMatMulV3(x=tf.cast(a, tf.bfloat16), y=tf.cast(b, tf.bfloat16), Tout=tf.float32)
 
 
-def _infer_dir(x, W, R, b, lengths, n, d, bf16):
+def _infer_dir(x, W, R, b, lengths, d, bf16):
     """One direction of one layer: x (T, B, F) -> h (T, B, H) at natural positions (not zeroed
     at padded ones). ``bf16``: both matmuls on bfloat16 operands (state and gates stay float32)."""
     T, B, F = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    n = tf.reduce_max(lengths)
     H4 = tf.shape(R)[1]
     H = H4 // 4
     matmul = _bf16_matmul if bf16 else tf.matmul
@@ -311,11 +314,10 @@ _infer_dir_xla = tf.function(_infer_dir, jit_compile=True, reduce_retracing=True
 def infer_bilstm_stack(x, lengths, weights, bf16=False):
     """Forward-only stack: x (B, T, F) -> (B, T, 2H), zero at padded steps. ``weights``: each
     layer's ``_cell_weights``; T must be a multiple of ``_TIME_QUANTUM``."""
-    n = tf.reduce_max(lengths)
     x = tf.transpose(x, [1, 0, 2])  # (T, B, F)
     for Wf, Rf, bf, Wb, Rb, bb in weights:
-        x = tf.concat([_infer_dir_xla(x, Wf, Rf, bf, lengths, n, 0, bf16),
-                       _infer_dir_xla(x, Wb, Rb, bb, lengths, n, 1, bf16)], -1)
+        x = tf.concat([_infer_dir_xla(x, Wf, Rf, bf, lengths, 0, bf16),
+                       _infer_dir_xla(x, Wb, Rb, bb, lengths, 1, bf16)], -1)
     mask = tf.sequence_mask(lengths, tf.shape(x)[0], dtype=x.dtype)
     return tf.transpose(x, [1, 0, 2]) * mask[:, :, None]
 

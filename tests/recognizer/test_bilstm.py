@@ -227,3 +227,30 @@ def test_fused_under_a_mixed_precision_policy():
         keras.config.set_dtype_policy("float32")
     assert y.dtype == tf.bfloat16
     _close(tf.cast(y, tf.float32).numpy()[mask], ref[mask], scale=3e-2, what="mixed-precision outputs")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="counts the process's memory mappings (Linux)")
+def test_a_new_longest_length_in_a_known_shape_compiles_nothing():
+    """XLA loads each compiled kernel as new memory mappings, so their count shows compiles: a
+    batch of a known (batch, time) shape must reuse the compiled loops whatever its lengths.
+    (Once the backward loop indexed time from ``max(lengths)``, every new longest length
+    recompiled it: hundreds of 2-5 s compiles per training run, and a crash at the map limit.)"""
+    def mappings():
+        with open("/proc/self/maps") as handle:
+            return sum(1 for _ in handle)
+
+    layer = BiLSTMStack(16, 2, implementation="fused")
+    x = tf.random.normal((3, 24, 8))
+
+    def step(longest):
+        mask = tf.sequence_mask(tf.constant([longest, 9, 5]), 24)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x, mask=mask, training=True))
+        tape.gradient(loss, layer.trainable_weights)
+        layer(x, mask=mask, training=False)
+
+    step(24)  # compiles this shape's loops
+    before = mappings()
+    for longest in (20, 17, 13):
+        step(longest)
+    assert mappings() - before < 12, "a known shape was compiled again"
