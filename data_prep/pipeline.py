@@ -233,8 +233,7 @@ class FeatureDataset:
         order = np.argsort(lengths, kind="stable")
         # speed perturbation lengthens a sample by up to 1/min(speed): budget for the longest variant
         padded = np.ceil(self.lengths() * self._stretch()).astype(np.int64)
-        batches = [np.array(group) for group in
-                   group_by_length(order, padded, max_frames, max_batch, per_octave=LADDER_PER_OCTAVE)]
+        batches = [np.array(group) for group in group_by_length(order, padded, max_frames, max_batch)]
         if shuffle:
             rng.shuffle(batches)
         return batches
@@ -332,48 +331,18 @@ def _worker_batch(job: tuple[np.ndarray, int]) -> Batch:
     return _WORKER_DATASET.make_batch(indices, np.random.default_rng(seed))
 
 
-LADDER_PER_OCTAVE = 4  # sizes per doubling on the ladder of batch and time sizes
-
-
-def ladder_ceil(n: int, per_octave: int = LADDER_PER_OCTAVE) -> int:
-    """``n`` rounded up to the ladder 1..2p, then 2p+2, ..., 4p, 4p+4, ... (``p`` per octave).
-
-    At most 1/p of padding above ``2p``; the network pads batch and time to it so that XLA
-    compiles a few dozen shapes, not one per batch (``recognizer.model``).
-    """
-    step = 2 ** max(0, n.bit_length() - 1 - (per_octave.bit_length() - 1))
-    return -(-n // step) * step
-
-
-def ladder_floor(n: int, per_octave: int = LADDER_PER_OCTAVE) -> int:
-    """The largest ladder size not above ``n`` (``n >= 1``)."""
-    step = 2 ** max(0, n.bit_length() - 1 - (per_octave.bit_length() - 1))
-    return n // step * step
-
-
-def group_by_length(order: Sequence[int], lengths: Sequence[int], max_frames: int, max_batch: int,
-                    per_octave: int | None = None) -> list[list[int]]:
+def group_by_length(order: Sequence[int], lengths: Sequence[int], max_frames: int, max_batch: int) -> list[list[int]]:
     """Cut keys, already in length order, into consecutive groups under the padded-frame budget.
 
     A group holds at most ``max_batch`` keys and at most ``max_frames`` frames once padded to its
-    longest member; a single key longer than the budget still forms its own group. With
-    ``per_octave``, padding is counted to the ladder size of the longest member and a group's
-    size limit is a ladder size too, the same for all groups whose longest member is on one
-    rung: the network then sees one batch size per length rung (plus the rung's last, smaller
-    group), which bounds the shapes XLA compiles.
+    longest member; a single key longer than the budget still forms its own group.
     """
-    def limit(longest: int) -> int:
-        if per_octave is None:
-            return min(max_batch, max(1, max_frames // longest))
-        fits = max(1, max_frames // ladder_ceil(longest, per_octave))
-        return ladder_floor(min(max_batch, fits), per_octave)
-
     groups: list[list[int]] = []
     current: list[int] = []
     longest = 0
     for key in order:
         length = int(lengths[key])
-        if current and len(current) + 1 > limit(max(longest, length)):
+        if current and (len(current) >= max_batch or max(longest, length) * (len(current) + 1) > max_frames):
             groups.append(current)
             current, longest = [], 0
         current.append(key)

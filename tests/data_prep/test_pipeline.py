@@ -18,7 +18,7 @@ from data_prep.errors import InputError
 from data_prep.extractors import make_extractor
 from data_prep.features import FeatureSeq
 from data_prep.manifest import Entry
-from data_prep.pipeline import FeatureDataset, collate, group_by_length, ladder_ceil, ladder_floor
+from data_prep.pipeline import FeatureDataset, collate, group_by_length
 
 DIM = 3
 
@@ -151,30 +151,6 @@ def test_group_by_length_budget_order_and_greed(lengths, max_frames, max_batch):
         if i + 1 < len(groups):  # greedy: the next key would not have fitted
             grown = group + [groups[i + 1][0]]
             assert len(grown) > max_batch or max(lengths[k] for k in grown) * len(grown) > max_frames
-
-
-def test_ladder_rounds_to_four_sizes_per_octave():
-    ladder = sorted({ladder_ceil(n) for n in range(1, 1025)})
-    assert ladder[:12] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16] and ladder[-4:] == [640, 768, 896, 1024]
-    for n in range(1, 1025):
-        up, down = ladder_ceil(n), ladder_floor(n)
-        assert up in ladder and down in ladder
-        assert down <= n <= up and up <= max(n + 1, n * 1.25) and down >= n / 1.25
-        assert ladder_floor(up) == up and ladder_ceil(down) == down
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(1, 400), min_size=0, max_size=80), st.integers(1, 2000), st.integers(1, 48))
-def test_ladder_groups_have_one_size_per_length_rung(lengths, max_frames, max_batch):
-    order = list(np.argsort(lengths, kind="stable"))
-    groups = group_by_length(order, lengths, max_frames, max_batch, per_octave=4)
-    assert [k for g in groups for k in g] == order
-    rung = [ladder_ceil(max(lengths[k] for k in g)) for g in groups]
-    for i, group in enumerate(groups):
-        assert 1 <= len(group) <= max_batch
-        assert len(group) * rung[i] <= max_frames or len(group) == 1
-        if i + 1 < len(groups) and rung[i + 1] == rung[i]:  # not the rung's last group: full size
-            assert len(group) == ladder_floor(min(max_batch, max(1, max_frames // rung[i])))
 
 
 def test_group_by_length_accepts_a_mapping():
