@@ -1,11 +1,12 @@
 """The process environment TensorFlow and XLA run in, set before TensorFlow is first used.
 
 XLA's CPU compiler loads every compiled kernel as its own small in-memory object, and each
-object takes three memory mappings (code, read-only data, data) that are never merged. The
-fused BiLSTM is compiled once per (batch, time) shape, forward and backward; speech-en's
-training held 57,000 mappings in its second epoch, and a process that reaches the kernel's
-limit (``vm.max_map_count``, 65,530 by default on Linux) dies in the middle of an epoch with
-"LLVM compilation error: Cannot allocate memory". Two things keep runs clear of it:
+object takes three memory mappings (code, read-only data, data) that are never merged. A
+process that reaches the kernel's limit (``vm.max_map_count``, 65,530 by default on Linux) dies
+with "LLVM compilation error: Cannot allocate memory": speech-en's training did, in its second
+epoch, when the fused LSTM's backward loop was recompiled for every new longest length (fixed
+in :mod:`recognizer.bilstm`; compiles are now one per (batch, time) shape, a few dozen per
+run). For long runs, and as a guard against the next such cause:
 
 * a training process (:func:`configure_training`, run when :mod:`recognizer.training` is
   imported) has XLA emit a compiled function's kernels together (no per-fusion emitters, no
