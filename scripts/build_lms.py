@@ -4,8 +4,8 @@
 Text: the prose collections of Debian's ``fortunes`` cut into sentences
 (:mod:`data_prep.english_text`), in their spoken form for speech models (lowercase letters,
 apostrophe, space: numbers as words) or as written for handwriting models; licence texts are never
-used. Sentences that are transcripts of the bundle's dev or test manifests (``--exclude``) are
-dropped, so an LM never knows the evaluation data. Written into ``--out``:
+used. Sentences that are, or contain, transcripts of the bundle's dev or test manifests
+(``--exclude``) are dropped, so an LM never knows the evaluation data. Written into ``--out``:
 
 * ``word.arpa``: a word n-gram model (``--word-order``, default 3);
 * ``char.arpa``: a character n-gram model (``--char-order``, default 7);
@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MIN_EXCLUDED_PART = 12  # characters: a dev/test transcript this long inside a sentence drops it
 
 
 def english_sentences(form: str, fortunes: str) -> list[str]:
@@ -47,6 +48,15 @@ def excluded_texts(manifests: list[str], alphabet) -> set[str]:
         entries, _ = scan_manifest(manifest)
         texts.update(alphabet.normalise(e.text) for e in entries)
     return texts
+
+
+def contains_any(sentence: str, texts: set[str], shortest: int = MIN_EXCLUDED_PART) -> bool:
+    """Whether ``sentence`` is one of ``texts`` or holds one of at least ``shortest`` characters.
+
+    Handwriting test lines are pieces of sentences (``line_texts.chunks``), so an LM that kept the
+    whole sentence would know the line; a short piece ("the end") is too common to drop for.
+    """
+    return sentence in texts or any(len(t) >= shortest and t in sentence for t in texts)
 
 
 def main(argv=None) -> int:
@@ -78,10 +88,11 @@ def main(argv=None) -> int:
 
     sentences = english_sentences(args.form, args.fortunes)
     held_out = excluded_texts(args.exclude, alphabet)
-    kept = [s for s in sentences if alphabet.normalise(s) not in held_out]
+    kept = [s for s in sentences if not contains_any(alphabet.normalise(s), held_out)]
     text = out / "text.txt"
     text.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    print(f"{len(kept)} sentences ({len(sentences) - len(kept)} dropped as dev/test transcripts)", file=sys.stderr)
+    print(f"{len(kept)} sentences ({len(sentences) - len(kept)} dropped for holding dev/test transcripts)",
+          file=sys.stderr)
 
     summaries = {}
     for unit, order in (("word", args.word_order), ("char", args.char_order)):
