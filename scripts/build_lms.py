@@ -50,13 +50,14 @@ def excluded_texts(manifests: list[str], alphabet) -> set[str]:
     return texts
 
 
-def contains_any(sentence: str, texts: set[str], shortest: int = MIN_EXCLUDED_PART) -> bool:
-    """Whether ``sentence`` is one of ``texts`` or holds one of at least ``shortest`` characters.
+def held_out_filter(texts: set[str], shortest: int = MIN_EXCLUDED_PART):
+    """A test: is a sentence one of ``texts``, or does it hold one of at least ``shortest`` characters?
 
     Handwriting test lines are pieces of sentences (``line_texts.chunks``), so an LM that kept the
     whole sentence would know the line; a short piece ("the end") is too common to drop for.
     """
-    return sentence in texts or any(len(t) >= shortest and t in sentence for t in texts)
+    long_parts = [t for t in texts if len(t) >= shortest]
+    return lambda sentence: sentence in texts or any(t in sentence for t in long_parts)
 
 
 def main(argv=None) -> int:
@@ -87,8 +88,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     sentences = english_sentences(args.form, args.fortunes)
-    held_out = excluded_texts(args.exclude, alphabet)
-    kept = [s for s in sentences if not contains_any(alphabet.normalise(s), held_out)]
+    held_out = held_out_filter(excluded_texts(args.exclude, alphabet))
+    kept = [s for s in sentences if not held_out(alphabet.normalise(s))]
     text = out / "text.txt"
     text.write_text("\n".join(kept) + "\n", encoding="utf-8")
     print(f"{len(kept)} sentences ({len(sentences) - len(kept)} dropped for holding dev/test transcripts)",
