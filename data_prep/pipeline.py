@@ -1,10 +1,10 @@
 """The training and evaluation input pipeline: features computed once, batches bucketed by length.
 
 :class:`FeatureDataset` reads a manifest's files once through an extractor and keeps what is
-expensive to recompute: features (for audio, one copy per speed-perturbation factor), or the raw
-signals where augmentation must act before feature extraction: gray line images, which are
-distorted and re-normalised each epoch because geometry must change before the line is cropped and
-scaled, and waveforms when waveform augmentation (room, noise, channel, ...) is on. Waveforms are
+expensive to recompute: features (for audio, one copy per speed-perturbation factor; for line
+images augmented after normalisation, the normalised line), or the raw signals where augmentation
+must act before feature extraction: gray line images augmented at the ``"image"`` stage, which are
+distorted and re-normalised each epoch, and waveforms when waveform augmentation (room, noise, channel, ...) is on. Waveforms are
 kept once, as int16, and speed-perturbed on the fly in the same resampling as pitch and tempo:
 20 hours of 16 kHz speech then take 2.3 GB, against 14 GB as float32 for three speed variants.
 Babble mixes in other utterances of the same dataset (:meth:`FeatureDataset.other_speech`).
@@ -34,7 +34,7 @@ from data_prep.augment_audio import (
     mel_band_hz,
     speed_perturb,
 )
-from data_prep.augment_image import ImageAugmentConfig, augment_image
+from data_prep.augment_image import ImageAugmentConfig, augment_image, augment_normalised
 from data_prep.errors import InputError
 from data_prep.features import Extractor, FeatureSeq
 from data_prep.manifest import Entry
@@ -76,7 +76,7 @@ class FeatureDataset:
         self.skipped: list[str] = []
         log = log or (lambda message: print(message, file=sys.stderr))
         self._encode = encode
-        self._keep_images = isinstance(augment, ImageAugmentConfig)
+        self._keep_images = isinstance(augment, ImageAugmentConfig) and augment.stage == "image"
         self._keep_waves = isinstance(augment, AudioAugmentConfig) and augment.on_waveform
         # raw signals are kept where augmentation must act before feature extraction
         self._raw = self._keep_images or self._keep_waves
@@ -181,7 +181,9 @@ class FeatureDataset:
         """Frames of one sample: augmented when ``rng`` is given and augmentation is configured."""
         item = self.items[index]
         if rng is not None and isinstance(self.augment, ImageAugmentConfig):
-            return self.extractor.extract(augment_image(item.variants[0], rng, self.augment)).frames
+            if self._keep_images:
+                return self.extractor.extract(augment_image(item.variants[0], rng, self.augment)).frames
+            return np.ascontiguousarray(augment_normalised(item.variants[0].frames.T, rng, self.augment).T)
         if rng is not None and isinstance(self.augment, AudioAugmentConfig):
             speeds = self.augment.speeds
             choice = int(rng.integers(len(speeds)))
@@ -242,6 +244,8 @@ class FeatureDataset:
         """How much longer than its cached length an augmented sample can be."""
         if isinstance(self.augment, AudioAugmentConfig):
             return self.augment.duration_factors()[1]
+        if isinstance(self.augment, ImageAugmentConfig) and not self._keep_images:
+            return self.augment.scale_x[1]  # and a slant's overhang of a few columns
         if isinstance(self.augment, ImageAugmentConfig):
             # wider strokes, and a line squashed in height is widened again by height normalisation;
             # 10% more for shear and rotation, which widen the ink's bounding box

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from data_prep.augment_image import ImageAugmentConfig, augment_image, elastic
+from data_prep.augment_image import ImageAugmentConfig, augment_image, augment_normalised, elastic
 
 IDENTITY = dict(rotate_deg=0.0, shear=0.0, scale_y=(1, 1), scale_x=(1, 1), translate_y=0.0, noise_std=0.0,
                 blur_prob=0.0, erode_dilate_prob=0.0, contrast=(1, 1))
@@ -80,8 +80,6 @@ def test_contrast_noise_blur_and_strokes():
     assert min(counts) < base < max(counts)  # both thinner and thicker strokes occur
 
 
-
-
 def test_elastic_is_off_by_default_and_draws_nothing_then():
     gray = line()
     default = augment_image(gray, np.random.default_rng(9), ImageAugmentConfig())
@@ -106,3 +104,52 @@ def test_elastic_config_is_checked():
         ImageAugmentConfig(elastic_prob=1.5)
     with pytest.raises(ValueError, match="elastic_amount"):
         ImageAugmentConfig(elastic_amount=(0.2, 0.1))
+
+
+def normalised_line() -> np.ndarray:
+    """:func:`line` as a normaliser leaves it: ink 1.0 on 0.0, float32."""
+    return ((255.0 - line()) / 255.0).astype(np.float32)
+
+
+def test_stage_defaults_to_image_and_is_checked():
+    assert ImageAugmentConfig().stage == "image"  # configs that predate the choice augment as before
+    assert ImageAugmentConfig.from_dict({"stage": "normalised"}).stage == "normalised"
+    with pytest.raises(ValueError, match="stage must be one of image, normalised"):
+        ImageAugmentConfig(stage="columns")
+
+
+def test_normalised_identity_changes_nothing():
+    ink = normalised_line()
+    out = augment_normalised(ink, np.random.default_rng(0), ImageAugmentConfig(**IDENTITY))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ink, atol=1e-6)
+
+
+def test_normalised_keeps_the_height_and_scales_the_width_by_the_draw():
+    ink, config = normalised_line(), ImageAugmentConfig(stage="normalised", elastic_prob=0.5)
+    outs = [augment_normalised(ink, np.random.default_rng(s), config) for s in range(20)]
+    np.testing.assert_array_equal(outs[3], augment_normalised(ink, np.random.default_rng(3), config))
+    assert len({o.tobytes() for o in outs}) == 20
+    # width: the stretch (0.85-1.15) plus a slant's overhang of at most shear x height
+    overhang = config.shear * config.scale_y[1] * ink.shape[0] + 2
+    for out in outs:
+        assert out.shape[0] == ink.shape[0] and 0.0 <= out.min() and out.max() <= 1.0
+        assert 0.85 * 200 - 1 <= out.shape[1] <= 1.15 * 200 + overhang
+        # ink neither lost nor made: paler (contrast 0.6-1) and thinner or thicker strokes at most
+        assert 0.4 < out.sum() / (ink.sum() * out.shape[1] / 200) < 1.6
+    stretched = augment_normalised(ink, np.random.default_rng(0), ImageAugmentConfig(**{**IDENTITY, "scale_x": (1.5, 1.5)}))
+    assert stretched.shape == (32, 300)
+    assert stretched.sum() == pytest.approx(1.5 * ink.sum(), rel=0.02)
+
+
+def test_normalised_strokes_contrast_and_noise():
+    ink = normalised_line()
+    pale = augment_normalised(ink, np.random.default_rng(0), ImageAugmentConfig(**{**IDENTITY, "contrast": (0.5, 0.5)}))
+    assert pale.max() == pytest.approx(0.5)
+    noisy = augment_normalised(ink, np.random.default_rng(0), ImageAugmentConfig(**{**IDENTITY, "noise_std": 0.05}))
+    paper = noisy[ink == 0]
+    assert 0 < paper.std() and paper.mean() <= 0.05
+    sums = {float(augment_normalised(ink, np.random.default_rng(seed),
+                                     ImageAugmentConfig(**{**IDENTITY, "erode_dilate_prob": 1.0})).sum())
+            for seed in range(12)}
+    assert min(sums) < ink.sum() < max(sums)  # both thinner and thicker strokes occur

@@ -349,6 +349,27 @@ def test_augmented_image_batches_stay_within_budget(png_entries):
             assert len(batch.indices) == 1 or batch.features.shape[0] * batch.features.shape[1] <= budget
 
 
+def test_normalised_stage_caches_features_and_bounds_widths(png_entries):
+    """At the "normalised" stage the clean features are cached (not the images) and an augmented
+    line's width stays within the drawn horizontal scale (plus a slant's few columns)."""
+    extractor = make_extractor(tiny_image_features())
+    config = ImageAugmentConfig(stage="normalised", scale_x=(0.8, 1.2))
+    ds = FeatureDataset(png_entries, extractor, encode, augment=config, progress=False)
+    assert ds._stretch() == 1.2
+    rng = np.random.default_rng(0)
+    for i, entry in enumerate(png_entries):
+        assert ds.items[i].variants[0].frames.dtype == np.float32  # features kept, not the gray image
+        np.testing.assert_array_equal(ds.features(i), extractor(entry.path).frames)
+        widths = [len(ds.features(i, rng)) for _ in range(25)]
+        overhang = config.shear * config.scale_y[1] * ds.feature_dim + 2
+        assert 0.8 * ds.items[i].length - 1 <= min(widths) < max(widths) <= 1.2 * ds.items[i].length + overhang
+    epochs = [list(ds.batches(max_frames=10_000, max_batch=8, seed=seed, augment=True)) for seed in (0, 0, 1)]
+    for a, b in zip(epochs[0], epochs[1]):
+        np.testing.assert_array_equal(a.features, b.features)
+    assert any(a.features.shape != b.features.shape or not np.array_equal(a.features, b.features)
+               for a, b in zip(epochs[0], epochs[2]))
+
+
 def test_waveform_augmentation_redraws_features_each_epoch(tmp_path):
     """Noise must be added to the waveform, before the log-mel features: with it on, the dataset
     keeps waveforms and two epochs see different features; without augmentation it does not."""
