@@ -86,7 +86,9 @@ def _warp(img: Image.Image, rng: np.random.Generator, c: ImageAugmentConfig) -> 
     """Stretch, slant and rotate about the centre, then shift vertically.
 
     The canvas grows to hold the whole warped image (and keeps at least the original line box),
-    so no ink is cut; its width therefore changes.
+    so no ink is cut; its width therefore changes. The new area is paper of the image's own tone
+    (its median): white on toned paper is an edge the normaliser reads as ink, and a mere
+    vertical shift then moved the estimated core zone to the border (widths up to 21x).
     """
     w, h = img.size
     forward, shift = _draw_affine(rng, c, h)
@@ -98,7 +100,8 @@ def _warp(img: Image.Image, rng: np.random.Generator, c: ImageAugmentConfig) -> 
     inverse = np.linalg.inv(forward)
     tx, ty = inverse @ np.array([x_lo, y_lo - shift]) + np.array([w / 2, h / 2])
     data = (inverse[0, 0], inverse[0, 1], tx, inverse[1, 0], inverse[1, 1], ty)
-    return img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR, fillcolor=255)
+    paper = int(np.median(np.asarray(img)))
+    return img.transform(size, Image.Transform.AFFINE, data, Image.Resampling.BILINEAR, fillcolor=paper)
 
 
 def smooth_field(rng: np.random.Generator, shape: tuple[int, int], cell: float) -> np.ndarray:

@@ -63,6 +63,14 @@ def test_shear_widens_the_canvas_and_cuts_no_ink():
     assert (255.0 - out.astype(np.float64)).sum() == pytest.approx(1.3 * ink_in, rel=0.05)
 
 
+def test_a_grown_canvas_takes_the_paper_tone():
+    toned = np.where(line() == 255, 190, line()).astype(np.uint8)
+    config = ImageAugmentConfig(**{**IDENTITY, "rotate_deg": 5.0, "translate_y": 0.2})
+    out = augment_image(toned, np.random.default_rng(1), config)
+    assert out.shape[0] > toned.shape[0]
+    assert out.max() <= 191  # no white band for the normaliser to take for ink
+
+
 def test_contrast_noise_blur_and_strokes():
     gray = line()
     pale = augment_image(gray, np.random.default_rng(0), ImageAugmentConfig(**{**IDENTITY, "contrast": (0.5, 0.5)}))
