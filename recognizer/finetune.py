@@ -81,6 +81,14 @@ def finetune_train_config(base: Bundle, options: dict[str, Any] | None = None) -
     return TrainConfig.from_dict({**own, **FINETUNE_TRAIN, **(options or {})})
 
 
+def finetune_augment(base: Bundle, augment: Any = DEFAULT) -> Any:
+    """``augment``, where it is ``"default"`` the base model's own (a fine-tune that perturbs
+    differently from the training the weights came from changes two things at once)."""
+    if augment == DEFAULT and base.training.get("augment"):
+        return base.training["augment"]
+    return augment
+
+
 def read_options(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:
     """``(train options, augment)`` from a recipe-style JSON file with only ``train`` and ``augment``.
 
@@ -109,8 +117,9 @@ def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike
     """Fine-tune ``base`` (a bundle, or its name or folder) on two manifests; returns the best bundle.
 
     ``train_options`` override loop options (:class:`~recognizer.training.TrainConfig` keys, e.g.
-    ``epochs``, ``learning_rate``); ``augment`` is as in a recipe (``"default"``: the modality's
-    standard augmentation, ``None``: none, a preset name, a dict or a config). With ``resume``
+    ``epochs``, ``learning_rate``); ``augment`` is as in a recipe (``"default"``: the augmentation
+    the base model was trained with, or the modality's standard one for a bundle that does not
+    record it; ``None``: none; a preset name, a dict or a config). With ``resume``
     the run continues from ``out``'s last checkpoint with the alphabet and frozen layers it was
     started with.
     """
@@ -123,7 +132,7 @@ def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike
     parse_freeze(config.freeze, base.model_config)  # a wrong value fails now, not after reading the data
     train_entries, dev_entries, problems = scan_manifests(train_manifest, dev_manifest, log)
     train_config = finetune_train_config(base, train_options)
-    augment_config = Recipe(augment=augment).resolve_augment(base.features)
+    augment_config = Recipe(augment=finetune_augment(base, augment)).resolve_augment(base.features)
     saved = saved_run_config(out) if resume else None
     if saved:
         provenance = saved.get("training") or {}

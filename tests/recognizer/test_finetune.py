@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from data_prep.augment_image import ImageAugmentConfig
 from data_prep.manifest import write_manifest
 from data_prep.paths import shared_data_dir
 from recognizer import cli
 from recognizer.alphabet import Alphabet
 from recognizer.bundle import build_bundle, load
 from recognizer.evaluation import evaluate
-from recognizer.finetune import FinetuneConfig, finetune, freeze_layers, parse_freeze, read_options
+from recognizer.finetune import FinetuneConfig, finetune, finetune_augment, freeze_layers, parse_freeze, read_options
+from recognizer.recipe import Recipe
 from recognizer.inference import Recognizer
 from recognizer.metrics import cer
 from recognizer.warmstart import AlphabetChange, remap_head, warm_start
@@ -311,3 +313,14 @@ def test_read_options_takes_train_and_augment_only(tmp_path):
     path.write_text('{"train": {"epoch": 2}}')
     with pytest.raises(ValueError, match="unknown TrainConfig keys: epoch"):
         read_options(path)
+
+
+def test_default_augmentation_is_the_base_models_own(conv_bundle):
+    base, own = load(conv_bundle), {"stage": "normalised", "rotate_deg": 0.5}
+    assert finetune_augment(base) == "default"  # a bundle that does not record one: the modality's
+    base.training["augment"] = own
+    assert finetune_augment(base) == own
+    assert finetune_augment(base, None) is None  # switched off stays off
+    assert finetune_augment(base, {"shear": 0.1}) == {"shear": 0.1}
+    resolved = Recipe(augment=finetune_augment(base)).resolve_augment(base.features)
+    assert resolved == ImageAugmentConfig(stage="normalised", rotate_deg=0.5)
