@@ -153,15 +153,18 @@ def dense_band(y: np.ndarray, centre: float | None = None) -> tuple[float, float
     return float(first + rows[0]), float(first + rows[-1] + 1)
 
 
-def core_zone(y: np.ndarray, centre: float | None = None) -> tuple[float, float]:
+def core_zone(y: np.ndarray, centre: float | None = None, strokes: np.ndarray | None = None) -> tuple[float, float]:
     """``(top, bottom)`` rows of the core (x-height) zone of deskewed ink points ``y``.
 
-    The dense band (see :func:`dense_band`). Ink with no x-height zone (digits, capitals: the
+    The dense band (see :func:`dense_band`) of ``y``, or of ``strokes`` where given: the rows of
+    the first point of every ink run along a row, so that a row counts the strokes crossing it
+    rather than its ink (thin and thick pens agree; a bar, underline or ruled line counts once
+    per row, not once per pixel). Ink with no x-height zone (digits, capitals: the
     dense rows cover most of the ink) is read as cap height instead: the core is the lowest
     ``1 / CAP_RATIO`` of it, so digits sit on the baseline and reach into the ascender zone as
     they do among lowercase letters.
     """
-    top, bottom = dense_band(y, centre)
+    top, bottom = dense_band(y if strokes is None or strokes.size == 0 else strokes, centre)
     lo, hi = (float(v) for v in np.percentile(_subsample(y)[0], (1, 99)))
     height = hi - lo + 1
     if bottom - top > CORE_SHARE * height:
@@ -252,7 +255,8 @@ def place_line(norm: np.ndarray, config: LineConfig) -> tuple[LineGeometry, np.n
     with other lines' ink erased (``main_band``); None if there is no ink.
 
     Order: skew on all ink (the line's own dominates), its own ink (needs the deskewed rows),
-    core zone or ink box (vertical scale and centre line), slant (about that centre line),
+    core zone or ink box (vertical scale and centre line; the dense rows of both are rows dense
+    in ink, or with ``core_profile="strokes"`` rows crossed by many strokes), slant (about that centre line),
     horizontal extent. Vertical placement: the core zone's middle at ``core_center`` of the
     height and the core ``core_height`` of it tall; or, with ``core_height`` 0, the ink box plus
     a margin filling the height (without ``crop``: the whole deskewed image).
@@ -266,16 +270,19 @@ def place_line(norm: np.ndarray, config: LineConfig) -> tuple[LineGeometry, np.n
     pivot = w / 2
     skew = estimate_skew(y, x, config.deskew, _bin_px(y, 48))
     y1 = y - (x - pivot) * math.tan(math.radians(skew))
+    # the first pixel of every ink run along a row: one per stroke crossing, whatever its width
+    run_start = (mask & ~np.pad(mask, ((0, 0), (1, 0)))[:, :-1])[rows, cols]
+    strokes = config.core_profile == "strokes"
     if config.main_band:
         labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-        keep = main_band(labels, count, y1, dense_band(y1, centre=h / 2))
+        keep = main_band(labels, count, y1, dense_band(y1[run_start] if strokes else y1, centre=h / 2))
         own = keep[labels[rows, cols]]
         if not own.all():  # erase the rest, with its antialiased rim, so it cannot show
             norm = np.where(ndimage.binary_dilation(mask & ~keep[labels]), 0.0, norm)
-            x, y1 = x[own], y1[own]
+            x, y1, run_start = x[own], y1[own], run_start[own]
     core = None
     if config.core_height > 0:
-        core = core_zone(y1, None if config.main_band else h / 2)
+        core = core_zone(y1, None if config.main_band else h / 2, y1[run_start] if strokes else None)
         scale_y = config.core_height * config.height / (core[1] - core[0])
         centre = (core[0] + core[1]) / 2
         top = centre - config.core_center * config.height / scale_y

@@ -52,6 +52,7 @@ from data_prep.line_geometry import (
 
 INVERT = ("auto", "never", "always", "local")
 BACKGROUND = ("opening", "flatten")
+CORE_PROFILE = ("ink", "strokes")
 COARSE = 8  # background estimates run on a copy downsampled to about this many pixels per window
 
 
@@ -81,10 +82,16 @@ class LineConfig(JsonConfig):
     # 0: scale the ink box to height.
     core_height: float = 0.0
     core_center: float = 0.5
+    # what the core zone is found in: "ink", the rows dense in ink pixels; "strokes", the rows
+    # crossed by the most strokes (ink runs along the row), blind to stroke width and to long
+    # horizontal strokes (bars, underlines, ruled lines). "ink" keeps earlier bundles' features.
+    core_profile: str = "ink"
 
     def __post_init__(self) -> None:
         if self.invert not in INVERT:
             raise ValueError(f"invert must be one of {INVERT}, not {self.invert!r}")
+        if self.core_profile not in CORE_PROFILE:
+            raise ValueError(f"core_profile must be one of {CORE_PROFILE}, not {self.core_profile!r}")
         if self.background not in BACKGROUND:
             raise ValueError(f"background must be one of {BACKGROUND}, not {self.background!r}")
         if self.height < 2 or self.pad < 0 or self.min_width < 1:

@@ -1,10 +1,11 @@
+import dataclasses
 import hashlib
 import json
 import math
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from data_prep.errors import InputError
 from data_prep.extractors import feature_config_from_dict, make_extractor
@@ -403,6 +404,32 @@ def test_core_zone_lands_on_the_same_rows_at_any_size():
     assert dense_rows(normalise_line(tall, SCAN)[0]) == pytest.approx(rows[1], abs=1)
     old = [dense_rows(normalise_line(g, LineConfig(height=48))[0]) for g in (text_image(text, 40), tall)]
     assert old[1][1] - old[1][0] < 0.6 * (old[0][1] - old[0][0])
+
+
+def test_stroke_profile_ignores_ruled_lines_and_pen_width():
+    """A ruled line under the text is the densest ink row: the ink profile takes it for the core
+    zone and the line comes out several times too wide; counting strokes per row does not."""
+    from data_prep.line_image import measure_line
+
+    text = "minimum vexing ham by the hour"
+    strokes = dataclasses.replace(SCAN, core_profile="strokes")
+    clean = text_image(text, 40)
+    ruled = clean.copy()
+    baseline = int(np.flatnonzero((clean < 128).sum(axis=1) > 0)[-1]) + 3
+    ruled[baseline:baseline + 3, 10:-10] = 60
+    thick = np.asarray(Image.fromarray(clean).filter(ImageFilter.MinFilter(5)))
+
+    def core_height(gray, config):
+        core = measure_line(gray, config).core
+        return core[1] - core[0]
+
+    reference = core_height(clean, strokes)
+    assert reference == pytest.approx(core_height(clean, SCAN), rel=0.15)  # both see the x-height
+    assert core_height(ruled, strokes) == pytest.approx(reference, rel=0.15)
+    assert core_height(thick, strokes) == pytest.approx(reference + 4, abs=2)  # the pen grew 2 px each way
+    assert core_height(ruled, SCAN) < 0.5 * core_height(clean, SCAN)  # the ink profile's failure
+    with pytest.raises(ValueError, match="core_profile"):
+        LineConfig(core_profile="runs")
 
 
 def slanted_bars(skew_deg, slant_deg, n=28, spacing=45.0, half=25.0):
