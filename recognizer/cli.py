@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", choices=("char", "word"), required=True,
                    help="char: every character (spaces as <space>); word: words of letters")
     p.add_argument("--order", type=int, required=True, metavar="N", help="n-gram order")
-    p.add_argument("--out", required=True, metavar="FILE.arpa")
+    p.add_argument("--out", required=True, metavar="FILE.arpa", help="ARPA file; a name ending in .gz is gzip-compressed")
     p.add_argument("--lowercase", action="store_true", help="lowercase the text first")
     p.add_argument("--model", help="keep to this bundle's alphabet: other characters become spaces")
 

@@ -7,9 +7,9 @@ apostrophe, space: numbers as words) or as written for handwriting models; licen
 used. Sentences that are, or contain, transcripts of the bundle's dev or test manifests
 (``--exclude``) are dropped, so an LM never knows the evaluation data. Written into ``--out``:
 
-* ``word.arpa``: a word n-gram model (``--word-order``, default 3);
-* ``char.arpa``: a character n-gram model (``--char-order``, default 7);
-* ``lexicon.txt``: the words of the text and of the ``wamerican`` word list that the bundle's
+* ``word.arpa.gz``: a word n-gram model (``--word-order``, default 3);
+* ``char.arpa.gz``: a character n-gram model (``--char-order``, default 7);
+* ``lexicon.txt.gz``: the words of the text and of the ``wamerican`` word list that the bundle's
   alphabet can spell (for ``--lexicon``);
 * ``decoder.json``: beam search with the word LM (alpha 0.5, beta 1.0 until ``lm tune`` picks);
 * ``sources.json``: where the text came from, and how much of it.
@@ -80,6 +80,7 @@ def main(argv=None) -> int:
     from recognizer.decoder_config import DecoderConfig
     from recognizer.lm.build import build_lm
     from recognizer.lm.lexicon import spell
+    from recognizer.lm.textfile import open_text
     from recognizer.lm.tokens import word_tokens
 
     bundle = resolve(args.model)
@@ -97,9 +98,9 @@ def main(argv=None) -> int:
 
     summaries = {}
     for unit, order in (("word", args.word_order), ("char", args.char_order)):
-        summaries[unit] = build_lm([text], unit, order, out / f"{unit}.arpa", alphabet=alphabet)
+        summaries[unit] = build_lm([text], unit, order, out / f"{unit}.arpa.gz", alphabet=alphabet)
         counts = ", ".join(str(n) for n in summaries[unit]["ngrams"])
-        print(f"{out / f'{unit}.arpa'}: order {order}, n-grams {counts}", file=sys.stderr)
+        print(f"{out / f'{unit}.arpa.gz'}: order {order}, n-grams {counts}", file=sys.stderr)
 
     words = set()
     for sentence in kept:
@@ -107,10 +108,11 @@ def main(argv=None) -> int:
     with open(args.words, encoding="utf-8", errors="replace") as handle:
         words.update(alphabet.normalise(w.strip()) for w in handle if "'s" not in w)
     lexicon = sorted(w for w in words if spell(w, alphabet) is not None)
-    (out / "lexicon.txt").write_text("\n".join(lexicon) + "\n", encoding="utf-8")
+    with open_text(out / "lexicon.txt.gz", "w") as handle:
+        handle.write("\n".join(lexicon) + "\n")
     text.unlink()  # the ARPA files and sources.json say what it was; it is rebuilt from the sources
 
-    config = DecoderConfig(decoder="beam", lm="word.arpa", alpha=0.5, beta=1.0)
+    config = DecoderConfig(decoder="beam", lm="word.arpa.gz", alpha=0.5, beta=1.0)
     (out / "decoder.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     sources = {"form": args.form, "fortunes": args.fortunes, "word_list": args.words,
                "sentences": len(kept), "excluded_manifests": args.exclude, "lexicon_words": len(lexicon),

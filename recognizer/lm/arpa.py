@@ -15,6 +15,8 @@
     ...
     \\end\\
 
+A file whose name ends in ``.gz`` is read and written through gzip.
+
 A line is a log10 probability, the n-gram's tokens, and for all but the highest order an optional
 log10 back-off weight. Text before ``\\data\\`` is ignored (SRILM writes some). Whatever else
 does not fit (counts that disagree with the sections, a wrong number of fields, a probability
@@ -32,6 +34,7 @@ import numpy as np
 
 from data_prep.errors import InputError
 from recognizer.lm.ngram import NgramOrder
+from recognizer.lm.textfile import is_compressed, open_text, reading
 
 _COUNT = re.compile(r"ngram\s+(\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"\\(\d+)-grams:$")
@@ -43,15 +46,8 @@ def read_arpa(path: str | os.PathLike) -> tuple[list[str], list[NgramOrder]]:
     Only the format is checked here; :meth:`NgramModel.load` also checks that every n-gram's
     context is listed."""
     path = str(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return _parse(path, handle)
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not an ARPA file") from None
-    except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text ({error.reason})") from None
+    with reading(path, "an ARPA file") as handle:
+        return _parse(path, handle)
 
 
 def _parse(path: str, lines) -> tuple[list[str], list[NgramOrder]]:
@@ -153,10 +149,11 @@ def _number(field: str, what: str, fail) -> float:
 
 
 def write_arpa(path: str | os.PathLike, vocab: Sequence[str], orders: Sequence[NgramOrder]) -> None:
-    """Write the model; n-grams sorted by token ids, back-offs only where they are not 0."""
+    """Write the model; n-grams sorted by token ids, back-offs only where they are not 0; gzip
+    compressed when ``path`` ends in ``.gz``."""
     path = str(path)
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
+    with open_text(tmp, "w", compressed=is_compressed(path)) as out:
         out.write("\\data\\\n")
         out.writelines(f"ngram {k}={len(order)}\n" for k, order in enumerate(orders, start=1))
         for k, order in enumerate(orders, start=1):

@@ -15,21 +15,16 @@ from data_prep.errors import InputError
 from recognizer.alphabet import Alphabet
 from recognizer.lm.ngram import NgramModel
 from recognizer.lm.tokens import SPECIAL, is_letter
+from recognizer.lm.textfile import reading
 from recognizer.lm.trie import UNKNOWN_WORD, Trie, build_trie
 
 
 def read_lexicon(path: str | os.PathLike) -> list[str]:
-    """The words of a lexicon file, in file order; InputError if it has none."""
+    """The words of a lexicon file (gzip-compressed if its name ends in ``.gz``), in file order;
+    InputError if it has none."""
     path = str(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            words = [line.split()[0] for line in handle if line.strip()]
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not a lexicon") from None
-    except UnicodeDecodeError as error:
-        raise InputError(path, f"not UTF-8 text ({error.reason})") from None
+    with reading(path, "a lexicon") as handle:
+        words = [line.split()[0] for line in handle if line.strip()]
     if not words:
         raise InputError(path, "the lexicon holds no words")
     return words

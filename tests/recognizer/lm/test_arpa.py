@@ -72,6 +72,22 @@ def test_round_trip_of_a_built_model(tmp_path):
     assert sum(1 for line in first.read_text().splitlines() if "\t" in line) == sum(len(o) for o in model.orders)
 
 
+def test_gzip_files_round_trip_byte_for_byte(tmp_path):
+    import gzip
+
+    model, _ = build_kneser_ney(TOY, 3)
+    model.save(tmp_path / "a.arpa")
+    model.save(tmp_path / "a.arpa.gz")
+    packed = (tmp_path / "a.arpa.gz").read_bytes()
+    assert gzip.decompress(packed).decode() == (tmp_path / "a.arpa").read_text()
+    loaded = NgramModel.load(tmp_path / "a.arpa.gz")
+    assert loaded.vocab == model.vocab and loaded.log10_prob("sat", ("the", "cat")) == pytest.approx(
+        model.log10_prob("sat", ("the", "cat")), abs=1e-6)
+    loaded.save(tmp_path / "b.arpa.gz")
+    assert (tmp_path / "b.arpa.gz").read_bytes() == packed  # no name or time stamp inside
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_round_trip_of_a_hand_written_file(tmp_path):
     vocab, orders = read_arpa(write(tmp_path, HAND))
     NgramModel(vocab, orders).save(tmp_path / "out.arpa")
@@ -126,3 +142,6 @@ def test_unreadable_files(tmp_path):
         NgramModel.load(tmp_path / "binary.arpa")
     with pytest.raises(InputError, match="folder"):
         NgramModel.load(tmp_path)
+    (tmp_path / "plain.arpa.gz").write_text(HAND)
+    with pytest.raises(InputError, match="plain.arpa.gz: not a readable gzip file"):
+        NgramModel.load(tmp_path / "plain.arpa.gz")

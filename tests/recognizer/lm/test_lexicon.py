@@ -1,3 +1,5 @@
+import gzip
+
 import pytest
 
 from data_prep.errors import InputError
@@ -22,6 +24,9 @@ def test_read_lexicon_takes_first_fields(tmp_path):
     path = tmp_path / "lex.txt"
     path.write_text("cat  K AE T\n\n  tab\nCAT\n", encoding="utf-8")
     assert read_lexicon(path) == ["cat", "tab", "CAT"]
+    packed = tmp_path / "lex.txt.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert read_lexicon(packed) == ["cat", "tab", "CAT"]
 
 
 def test_empty_and_unreadable_lexicons_are_errors(tmp_path):
