@@ -153,6 +153,36 @@ def load(name_or_path: str | os.PathLike, lstm_impl: str | None = None) -> Bundl
     return bundle
 
 
+def write_half_precision_weights(source: str | os.PathLike, dest: str | os.PathLike) -> int:
+    """Copy a weights file with every float32 array stored as float16; returns the arrays cast.
+
+    For shipping: a bundle's weights take half the space (the network still computes in float32:
+    Keras casts on loading), which leaves room in a bundle's size budget for its ``lm/``. The
+    rounding (11 significant bits) moves no greedy output of the shipped models that we measured;
+    see their model cards. Training checkpoints stay in float32."""
+    import h5py
+    import numpy as np
+
+    cast = 0
+    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp.weights.h5")
+    with h5py.File(source, "r") as src, h5py.File(tmp, "w") as out:
+        out.attrs.update(src.attrs)
+
+        def copy(name: str, item) -> None:
+            nonlocal cast
+            if isinstance(item, h5py.Group):
+                out.require_group(name).attrs.update(item.attrs)
+                return
+            data = item[()]
+            if isinstance(data, np.ndarray) and data.dtype == np.float32:
+                data, cast = data.astype(np.float16), cast + 1
+            out.create_dataset(name, data=data).attrs.update(item.attrs)
+
+        src.visititems(copy)
+    os.replace(tmp, dest)
+    return cast
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it into place."""
     path = Path(path)

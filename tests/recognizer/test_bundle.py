@@ -16,6 +16,7 @@ from recognizer.bundle import (
     load,
     read_config,
     resolve,
+    write_half_precision_weights,
 )
 
 
@@ -47,6 +48,31 @@ def test_save_load_round_trip(tmp_path, kind):
     a, b = outputs(original), outputs(loaded)
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_array_equal(a[0], b[0])  # same weights, same graph: bit-identical
+
+
+def test_half_precision_weights_load_into_the_float32_network(tmp_path):
+    import h5py
+
+    original = build_bundle(tiny_image_features(), Alphabet("xyz"), tiny_model_config("conv2d"))
+    folder = original.save(tmp_path / "b")
+
+    def arrays():
+        found = []
+        with h5py.File(folder / WEIGHTS) as f:
+            f.visititems(lambda name, item: found.append((item.dtype, item.nbytes)) if isinstance(item, h5py.Dataset) else None)
+        return found
+
+    full = sum(size for _, size in arrays())
+    cast = write_half_precision_weights(folder / WEIGHTS, folder / WEIGHTS)
+    assert cast == len(original.model.weights)
+    assert {dtype for dtype, _ in arrays()} == {np.dtype(np.float16)}
+    assert sum(size for _, size in arrays()) == full // 2
+    loaded = load(folder)
+    assert {w.dtype for w in loaded.model.weights} == {"float32"}
+    for a, b in zip(original.model.weights, loaded.model.weights, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=2**-11, atol=1e-7)
+    np.testing.assert_allclose(outputs(loaded)[0], outputs(original)[0], atol=0.02)
+    assert not list(folder.glob(".*tmp*"))
 
 
 def test_config_json_contents(tmp_path):
