@@ -270,19 +270,22 @@ def place_line(norm: np.ndarray, config: LineConfig) -> tuple[LineGeometry, np.n
     pivot = w / 2
     skew = estimate_skew(y, x, config.deskew, _bin_px(y, 48))
     y1 = y - (x - pivot) * math.tan(math.radians(skew))
-    # the first pixel of every ink run along a row: one per stroke crossing, whatever its width
-    run_start = (mask & ~np.pad(mask, ((0, 0), (1, 0)))[:, :-1])[rows, cols]
-    strokes = config.core_profile == "strokes"
+    # stroke profile: dense rows counted on the first pixel of every ink run along a row, one per
+    # stroke crossing whatever its width (the ink profile counts every ink pixel)
+    run_start = None
+    if config.core_profile == "strokes":
+        run_start = (mask & ~np.pad(mask, ((0, 0), (1, 0)))[:, :-1])[rows, cols]
     if config.main_band:
         labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-        keep = main_band(labels, count, y1, dense_band(y1[run_start] if strokes else y1, centre=h / 2))
+        keep = main_band(labels, count, y1, dense_band(y1 if run_start is None else y1[run_start], centre=h / 2))
         own = keep[labels[rows, cols]]
         if not own.all():  # erase the rest, with its antialiased rim, so it cannot show
             norm = np.where(ndimage.binary_dilation(mask & ~keep[labels]), 0.0, norm)
-            x, y1, run_start = x[own], y1[own], run_start[own]
+            x, y1 = x[own], y1[own]
+            run_start = None if run_start is None else run_start[own]
     core = None
     if config.core_height > 0:
-        core = core_zone(y1, None if config.main_band else h / 2, y1[run_start] if strokes else None)
+        core = core_zone(y1, None if config.main_band else h / 2, None if run_start is None else y1[run_start])
         scale_y = config.core_height * config.height / (core[1] - core[0])
         centre = (core[0] + core[1]) / 2
         top = centre - config.core_center * config.height / scale_y
