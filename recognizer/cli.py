@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_MODELS = {"transcribe": "speech-digits", "read": "handwriting-en"}
+DEFAULT_MODELS = {"transcribe": "speech-en", "read": "handwriting-en"}
 EXIT_INPUT_ERRORS = 1
 EXIT_USAGE = 2
 

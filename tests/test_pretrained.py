@@ -8,19 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from PIL import Image
 
 import recognizer
 from data_prep.audio import resample
 from data_prep.manifest import read_manifest
 from recognizer.cli import main
 from recognizer.decoder_config import DecoderConfig
-from recognizer.metrics import cer
+from recognizer.metrics import cer, wer
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "pretrained" / "samples"
 # handwriting-en on its six English samples, CER at most (measured at epoch 11: 1.18% greedy, 0.78% with its LM)
 GREEDY_SAMPLE_CER = 0.05
 LM_SAMPLE_CER = 0.05
+# speech-en on its six samples, WER at most (measured at epoch 6: 64.2% greedy, 39.6% with its LM, of 53
+# words; the bound leaves five words for arithmetic that differs between CPUs)
+SPEECH_GREEDY_SAMPLE_WER = 0.75
+SPEECH_LM_SAMPLE_WER = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,7 @@ def handwriting():
 
 
 @pytest.mark.parametrize("name, score", [("speech-digits", "test"), ("handwriting-digits", "test"),
-                                         ("handwriting-en", "heldout_fonts")])
+                                         ("handwriting-en", "heldout_fonts"), ("speech-en", "heldout_voices")])
 def test_bundle_has_a_model_card_with_measured_scores(name, score):
     folder = REPO / "pretrained" / name
     config = json.loads((folder / "config.json").read_text())
@@ -87,21 +92,40 @@ def test_cli_reads_with_the_shipped_model(capsys):
     assert capsys.readouterr().out.strip() == "552"
 
 
-@pytest.fixture(scope="module")
-def english_lines():
-    return read_manifest(SAMPLES / "lines-en" / "references.tsv")
+def english_samples(folder: str):
+    return read_manifest(SAMPLES / folder / "references.tsv")
 
 
-def test_handwriting_en_reads_lines_in_fonts_it_never_saw(english_lines):
-    """The six English samples are test lines in the three fonts held out of handwriting-en."""
-    greedy = recognizer.load("handwriting-en", decoder=DecoderConfig(decoder="greedy"))
-    results = greedy.read([e.path for e in english_lines])
-    rate = cer([e.text for e in english_lines], [r.text for r in results])
-    assert rate.rate <= GREEDY_SAMPLE_CER, [(r.text, e.text) for r, e in zip(results, english_lines)]
+def image_width(path) -> float:
+    with Image.open(path) as image:
+        return image.width
 
 
-def test_cli_reads_english_with_the_default_model_and_its_lm(english_lines, capsys):
-    paths = [str(e.path) for e in english_lines]
-    assert main(["read", "--format", "jsonl", *paths]) == 0  # no --model: handwriting-en, lm/decoder.json
+def audio_seconds(path) -> float:
+    return soundfile.info(path).duration
+
+
+@pytest.mark.parametrize("name, verb, folder, metric, bound, extent", [
+    ("handwriting-en", "read", "lines-en", cer, GREEDY_SAMPLE_CER, image_width),
+    ("speech-en", "transcribe", "speech-en", wer, SPEECH_GREEDY_SAMPLE_WER, audio_seconds),
+])
+def test_english_models_on_inputs_they_never_saw(name, verb, folder, metric, bound, extent):
+    """The samples are test lines in fonts held out of handwriting-en, and test utterances of voices
+    held out of speech-en (stored at 8-48 kHz as wav, flac, ogg and mp3); words lie inside each input."""
+    entries = english_samples(folder)
+    greedy = recognizer.load(name, decoder=DecoderConfig(decoder="greedy"))
+    results = getattr(greedy, verb)([e.path for e in entries])
+    rate = metric([e.text for e in entries], [r.text for r in results])
+    assert rate.rate <= bound, [(r.text, e.text) for r, e in zip(results, entries)]
+    for result, entry in zip(results, entries):
+        assert result.words and 0 <= result.words[0].start < result.words[-1].end <= extent(entry.path) + 0.05
+
+
+@pytest.mark.parametrize("verb, folder, metric, bound", [("read", "lines-en", cer, LM_SAMPLE_CER),
+                                                         ("transcribe", "speech-en", wer, SPEECH_LM_SAMPLE_WER)])
+def test_cli_default_model_and_its_lm_on_the_english_samples(verb, folder, metric, bound, capsys):
+    """No --model: handwriting-en or speech-en, decoded as their lm/decoder.json says."""
+    entries = english_samples(folder)
+    assert main([verb, "--format", "jsonl", *(str(e.path) for e in entries)]) == 0
     texts = [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()]
-    assert cer([e.text for e in english_lines], texts).rate <= LM_SAMPLE_CER
+    assert metric([e.text for e in entries], texts).rate <= bound, texts
