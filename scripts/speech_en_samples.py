@@ -23,14 +23,14 @@ sys.path.insert(0, str(ROOT))
 from data_prep.audio import load_audio  # noqa: E402
 from data_prep.manifest import read_manifest  # noqa: E402
 
-# (what is picked, test: does an entry qualify) in picking order
+# tests (kind of text, voice) -> does an entry qualify, in picking order
 PICKS = [
-    ("sentence", lambda kind, voice: kind == "sentence" and voice.startswith("flite:")),
-    ("sentence", lambda kind, voice: kind == "sentence" and voice.startswith("festival:")),
-    ("sentence", lambda kind, voice: kind == "sentence" and "scotland" in voice),
-    ("sentence", lambda kind, voice: kind == "sentence" and voice.endswith("+m4")),
-    ("number", lambda kind, voice: kind == "number"),
-    ("spelled", lambda kind, voice: kind == "spelled"),
+    lambda kind, voice: kind == "sentence" and voice.startswith("flite:"),
+    lambda kind, voice: kind == "sentence" and voice.startswith("festival:"),
+    lambda kind, voice: kind == "sentence" and "scotland" in voice,
+    lambda kind, voice: kind == "sentence" and voice.endswith("+m4"),
+    lambda kind, voice: kind == "number",
+    lambda kind, voice: kind == "spelled",
 ]
 # (suffix, sample rate, channels, soundfile subtype) for the picks in order
 FORMATS = [("flac", 44100, 2, "PCM_16"), ("ogg", 48000, 1, "VORBIS"), ("mp3", 22050, 1, "MPEG_LAYER_III"),
@@ -40,7 +40,7 @@ FORMATS = [("flac", 44100, 2, "PCM_16"), ("ogg", 48000, 1, "VORBIS"), ("mp3", 22
 def main(manifest: str, out: str) -> int:
     entries = read_manifest(manifest)
     chosen: list = []
-    for _, qualifies in PICKS:
+    for qualifies in PICKS:
         chosen.append(next(e for e in entries if e not in chosen
                            and qualifies(e.extra["kind"], e.extra["speaker"])))
     folder = Path(out)
