@@ -11,7 +11,12 @@ Two sets of outputs:
   subsampling 2) are 8 s of audio. Its word LM (order 3) is built from the other sentences;
 * ``digits``: the shipped ``speech-digits`` network's outputs on the FSDD test manifest
   (``data/fsdd/test.tsv``, from ``python -m data_prep compose-fsdd``); its word LM is built from
-  the training transcripts.
+  the training transcripts;
+* ``speech-en``: the shipped ``speech-en`` network's outputs on its held-out voices
+  (``data/speech-en/test.tsv``, from ``scripts/train_speech_en``), decoded with the bundle's own
+  LMs as they ship (``lm/word.arpa.gz`` at its tuned alpha 1.0, beta 4.0, and the default
+  ``lm/decoder.json``: the character LM) and the bundle's pruning: the real-time factor that
+  decoding adds to ``recognizer transcribe``.
 
 Reported per set: seconds for the whole set, ratios to ours, and how often the best hypotheses
 agree (same text, whitespace tidied). Every decoder gets the same float32 arrays: near-ties
@@ -23,10 +28,10 @@ to skip) as a subprocess that reads the outputs from an ``.npz`` file. All decod
 a time on one thread, with pyctcdecode's pruning (``token_min_logp`` -5, ``beam_prune_logp`` -10)
 for ours too; kenlm is not installed, so pyctcdecode runs without LM. pyctcdecode is timed twice:
 ``decode_beams`` runs the same search as ours; ``decode``, its top-1 API, also prunes beams that
-share their recent history, which is faster and finds other texts on hard inputs. The word-LM row gives the
+share their recent history, which is faster and finds other texts on hard inputs. The LM rows give the
 real-time factor that decoding adds (decoding seconds / audio seconds).
 
-    python scripts/bench_decode.py                 # both sets, beam 64 and 100 (a few minutes)
+    python scripts/bench_decode.py                 # all sets, beam 64 and 100 (a few minutes)
     python scripts/bench_decode.py --quick         # small sizes: a smoke test
 """
 from __future__ import annotations
@@ -38,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,22 +145,21 @@ def random_outputs(n_items: int, n_frames: int, seed: int = 0):
     return items, texts, sources
 
 
-def digits_outputs(manifest: Path, limit: int | None):
-    """speech-digits outputs on a manifest, their audio seconds, and the frame step."""
+def model_outputs(name: str, manifest: Path, limit: int | None):
+    """A shipped model's outputs on a manifest, its alphabet, audio seconds, and the references."""
     import numpy as np
 
     import recognizer
     from data_prep.manifest import scan_manifest
 
-    model = recognizer.load("speech-digits")
+    model = recognizer.load(name)
     entries, _ = scan_manifest(manifest)
     entries = entries[:limit] if limit else entries
     seqs = {i: model.featurise(e.path) for i, e in enumerate(entries)}
     outputs = model.log_probs(seqs)
-    step = seqs[0].step * model.bundle.model_config.subsampling
     items = [outputs[i].astype(np.float32) for i in range(len(entries))]
     seconds = sum(len(seqs[i]) * seqs[i].step for i in range(len(entries)))
-    return model.alphabet, items, seconds, step, [e.text for e in entries]
+    return model, items, seconds, [e.text for e in entries]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -202,7 +207,19 @@ def agreement(a, b) -> float:
     return sum(tidy(x) == tidy(y) for x, y in zip(a, b)) / len(a)
 
 
-def bench_set(name, items, alphabet, audio_seconds, lm, widths, args, references=None):
+@dataclass
+class LmRun:
+    """One decoding with a language model, timed after the LM-free runs of a set."""
+
+    label: str
+    lm: object  # NgramModel
+    alpha: float
+    beta: float
+    token_min_logp: float = TOKEN_MIN_LOGP
+    beam_prune_logp: float = BEAM_PRUNE_LOGP
+
+
+def bench_set(name, items, alphabet, audio_seconds, lm_runs, widths, args, references=None):
     from recognizer.beam_search import BeamDecoder
     from recognizer.metrics import wer
 
@@ -236,37 +253,40 @@ def bench_set(name, items, alphabet, audio_seconds, lm, widths, args, references
         if references is not None:
             row["wer_no_lm"] = wer(references, ours).rate
         rows.append(row)
-    if lm is not None:
-        width = args.lm_width
-        decoder = BeamDecoder(alphabet, width=width, lm=lm, alpha=args.alpha, beta=args.beta,
-                              token_min_logp=TOKEN_MIN_LOGP, beam_prune_logp=BEAM_PRUNE_LOGP)
+    width = args.lm_width
+    for run in lm_runs:
+        pruning = {"token_min_logp": run.token_min_logp, "beam_prune_logp": run.beam_prune_logp}
+        decoder = BeamDecoder(alphabet, width=width, lm=run.lm, alpha=run.alpha, beta=run.beta, **pruning)
         lm_s, lm_texts = time_ours(decoder, items, args.rounds)
-        print(f"  beam {width} with the word LM ({len(lm.vocab)} words, order {lm.order}, alpha {args.alpha}, "
-              f"beta {args.beta}):")
+        print(f"  beam {width} with {run.label} ({len(run.lm.vocab)} tokens, order {run.lm.order}, "
+              f"alpha {run.alpha}, beta {run.beta}; token_min_logp {run.token_min_logp}, "
+              f"beam_prune_logp {run.beam_prune_logp}):")
         print(f"    ours                      {lm_s:8.3f} s   decoding adds RTF {lm_s / audio_seconds:.5f}")
-        row = {"set": name, "width": width, "lm": True, "ours_lm_s": lm_s, "rtf_lm": lm_s / audio_seconds}
+        row = {"set": name, "width": width, "lm": run.label, "ours_lm_s": lm_s, "rtf_lm": lm_s / audio_seconds}
         if references is not None:
-            no_lm = BeamDecoder(alphabet, width=width, token_min_logp=TOKEN_MIN_LOGP, beam_prune_logp=BEAM_PRUNE_LOGP)
-            base = [no_lm.decode(x).text for x in items]
+            base = [BeamDecoder(alphabet, width=width, **pruning).decode(x).text for x in items]
             row.update(wer_no_lm=wer(references, base).rate, wer_lm=wer(references, lm_texts).rate)
-            print(f"    WER against the spelt text: {100 * row['wer_no_lm']:.2f}% without LM, "
-                  f"{100 * row['wer_lm']:.2f}% with it")
+            print(f"    WER: {100 * row['wer_no_lm']:.2f}% without LM, {100 * row['wer_lm']:.2f}% with it")
         rows.append(row)
     return rows
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="random,digits")
+    ap.add_argument("--sets", default="random,digits,speech-en")
     ap.add_argument("--widths", default="64,100", help="beam widths to compare")
-    ap.add_argument("--lm-width", type=int, default=64, help="beam width of the word-LM run")
-    ap.add_argument("--alpha", type=float, default=0.5)
-    ap.add_argument("--beta", type=float, default=1.0)
+    ap.add_argument("--lm-width", type=int, default=64, help="beam width of the LM runs")
+    ap.add_argument("--alpha", type=float, default=0.5, help="random and digits sets' word LM weight")
+    ap.add_argument("--beta", type=float, default=1.0, help="random and digits sets' word bonus")
     ap.add_argument("--items", type=int, default=16, help="random set: inputs")
     ap.add_argument("--frames", type=int, default=400, help="random set: frames per input")
     ap.add_argument("--digits-manifest", type=Path, default=ROOT / "data" / "fsdd" / "test.tsv")
     ap.add_argument("--digits-limit", type=int, help="use only the first N inputs of the digits manifest")
     ap.add_argument("--word-lm", type=Path, help="word LM for the random set (default: built from fortunes)")
+    ap.add_argument("--speech-en-manifest", type=Path, default=ROOT / "data" / "speech-en" / "test.tsv")
+    ap.add_argument("--speech-en-limit", type=int, default=200, help="the first N inputs of that manifest")
+    ap.add_argument("--speech-en-word-weights", default="1.0,4.0",
+                    help="alpha,beta of speech-en's word LM (its tuned values, MODEL_CARD.md)")
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds (the best counts)")
     ap.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke test")
     ap.add_argument("--no-pyctcdecode", action="store_true")
@@ -278,6 +298,7 @@ def main(argv=None):
         return pyctcdecode_worker(*args.pyctcdecode_worker)
     if args.quick:
         args.items, args.frames, args.rounds, args.digits_limit = 4, 120, 1, args.digits_limit or 40
+        args.speech_en_limit = min(args.speech_en_limit, 20)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     sys.path.insert(0, str(ROOT))
@@ -314,9 +335,11 @@ def main(argv=None):
             lm = NgramModel.load(lm_path)
             print(f"word LM {lm_path.name}: loaded in {time.perf_counter() - start:.1f} s")
             seconds = args.items * args.frames * SPEECH_EN_FRAME_SECONDS
-            results += bench_set("random (speech-en sized)", items, alphabet, seconds, lm, widths, args, texts)
+            results += bench_set("random (speech-en sized)", items, alphabet, seconds,
+                                 [LmRun("the word LM", lm, args.alpha, args.beta)], widths, args, texts)
         if "digits" in args.sets:
-            alphabet, items, seconds, _, references = digits_outputs(args.digits_manifest, args.digits_limit)
+            model, items, seconds, references = model_outputs("speech-digits", args.digits_manifest,
+                                                              args.digits_limit)
             train = args.digits_manifest.with_name("train.tsv")
             text = Path(tmp) / "digits.txt"
             from data_prep.manifest import scan_manifest
@@ -324,8 +347,23 @@ def main(argv=None):
             text.write_text("\n".join(e.text for e in scan_manifest(train)[0]) + "\n", encoding="utf-8")
             build_lm([text], "word", 3, Path(tmp) / "digits.arpa")
             lm = NgramModel.load(Path(tmp) / "digits.arpa")
-            results += bench_set("digits (speech-digits on FSDD test)", items, alphabet, seconds, lm, widths, args,
-                                 references)
+            results += bench_set("digits (speech-digits on FSDD test)", items, model.alphabet, seconds,
+                                 [LmRun("the word LM", lm, args.alpha, args.beta)], widths, args, references)
+        if "speech-en" in args.sets:
+            model, items, seconds, references = model_outputs("speech-en", args.speech_en_manifest,
+                                                              args.speech_en_limit)
+            shipped = model.bundle.decoder_config()
+            alpha, beta = map(float, args.speech_en_word_weights.split(","))
+            pruning = {"token_min_logp": shipped.token_min_logp, "beam_prune_logp": shipped.beam_prune_logp}
+            runs = []
+            for label, path, weights in (("its word LM", model.bundle.lm_dir / "word.arpa.gz", (alpha, beta)),
+                                         ("its default LM", Path(shipped.lm), (shipped.alpha, shipped.beta))):
+                start = time.perf_counter()
+                lm = NgramModel.load(path)
+                print(f"speech-en {path.name}: loaded in {time.perf_counter() - start:.1f} s")
+                runs.append(LmRun(f"{label} {path.name}", lm, *weights, **pruning))
+            results += bench_set("speech-en on its held-out voices", items, model.alphabet, seconds, runs, widths,
+                                 args, references)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
