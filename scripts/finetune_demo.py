@@ -7,6 +7,8 @@ Sub-commands:
   English lines from the handwriting-en text mix with accented words and prices in euros, pounds
   and yen written in, so their alphabet adds characters (é, ü, ñ, €, £, ...) to handwriting-en's.
 * ``speakers MANIFEST SPEAKER... --out M``: the rows of some speakers.
+* ``split MANIFEST --sizes TRAIN,DEV,TEST --out DIR``: a random split of one voice's utterances
+  (distinct texts, as ``synth-speech`` draws them) into ``DIR/{train,dev,test}.tsv``.
 * ``scratch-recipe BASE --out R.json``: a recipe for training BASE's network from scratch
   (same features, network and loop options; alphabet from the data), the demo's comparison;
   with ``--epochs`` it runs them all at the full learning rate (no early stop, no rate cuts, which
@@ -151,6 +153,23 @@ def cmd_speakers(args) -> int:
     return 0
 
 
+def cmd_split(args) -> int:
+    from data_prep.manifest import read_manifest, write_manifest
+
+    rows = [{"path": e.path, "text": e.text, **e.extra} for e in read_manifest(args.manifest)]
+    sizes = [int(n) for n in args.sizes.split(",")]
+    if len(sizes) != 3 or sum(sizes) > len(rows):
+        print(f"{args.manifest}: {len(rows)} rows, cannot split into {args.sizes}", file=sys.stderr)
+        return 2
+    order = np.random.default_rng(args.seed).permutation(len(rows))
+    start = 0
+    for name, size in zip(("train", "dev", "test"), sizes):
+        write_manifest(Path(args.out) / f"{name}.tsv", [rows[i] for i in sorted(order[start:start + size])])
+        start += size
+    print(f"{args.out}: train {sizes[0]}, dev {sizes[1]}, test {sizes[2]} rows of {args.manifest}", file=sys.stderr)
+    return 0
+
+
 def cmd_scratch_recipe(args) -> int:
     from recognizer.bundle import read_config, resolve
 
@@ -213,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--take", type=int, help="a random N of the rows")
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_speakers)
+    p = sub.add_parser("split")
+    p.add_argument("manifest")
+    p.add_argument("--sizes", required=True, metavar="TRAIN,DEV,TEST")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=cmd_split)
     p = sub.add_parser("scratch-recipe")
     p.add_argument("base")
     p.add_argument("--epochs", type=int)
