@@ -202,6 +202,16 @@ def time_tensorflow(items, alphabet, width: int, rounds: int):
     return best, texts
 
 
+def load_lm_timed(path: Path, label: str):
+    """An ARPA model, saying how long it took to load (a cost paid once per process, not per file)."""
+    from recognizer.lm import NgramModel
+
+    start = time.perf_counter()
+    lm = NgramModel.load(path)
+    print(f"{label} {path.name}: loaded in {time.perf_counter() - start:.1f} s")
+    return lm
+
+
 def agreement(a, b) -> float:
     tidy = lambda s: " ".join(s.split())
     return sum(tidy(x) == tidy(y) for x, y in zip(a, b)) / len(a)
@@ -254,6 +264,7 @@ def bench_set(name, items, alphabet, audio_seconds, lm_runs, widths, args, refer
             row["wer_no_lm"] = wer(references, ours).rate
         rows.append(row)
     width = args.lm_width
+    no_lm_texts = {}  # per pruning: the LM runs' baseline, decoded once
     for run in lm_runs:
         pruning = {"token_min_logp": run.token_min_logp, "beam_prune_logp": run.beam_prune_logp}
         decoder = BeamDecoder(alphabet, width=width, lm=run.lm, alpha=run.alpha, beta=run.beta, **pruning)
@@ -264,7 +275,10 @@ def bench_set(name, items, alphabet, audio_seconds, lm_runs, widths, args, refer
         print(f"    ours                      {lm_s:8.3f} s   decoding adds RTF {lm_s / audio_seconds:.5f}")
         row = {"set": name, "width": width, "lm": run.label, "ours_lm_s": lm_s, "rtf_lm": lm_s / audio_seconds}
         if references is not None:
-            base = [BeamDecoder(alphabet, width=width, **pruning).decode(x).text for x in items]
+            key = tuple(pruning.values())
+            if key not in no_lm_texts:
+                no_lm_texts[key] = [BeamDecoder(alphabet, width=width, **pruning).decode(x).text for x in items]
+            base = no_lm_texts[key]
             row.update(wer_no_lm=wer(references, base).rate, wer_lm=wer(references, lm_texts).rate)
             print(f"    WER: {100 * row['wer_no_lm']:.2f}% without LM, {100 * row['wer_lm']:.2f}% with it")
         rows.append(row)
@@ -307,7 +321,6 @@ def main(argv=None):
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from recognizer.alphabet import Alphabet
-    from recognizer.lm import NgramModel
     from recognizer.lm.build import build_lm
 
     widths = [int(w) for w in args.widths.split(",")]
@@ -331,9 +344,7 @@ def main(argv=None):
                 text.write_text("\n".join(s for s in spoken if s and s not in used) + "\n", encoding="utf-8")
                 lm_path = Path(tmp) / "word.arpa"
                 build_lm([text], "word", 3, lm_path, alphabet=alphabet)
-            start = time.perf_counter()
-            lm = NgramModel.load(lm_path)
-            print(f"word LM {lm_path.name}: loaded in {time.perf_counter() - start:.1f} s")
+            lm = load_lm_timed(lm_path, "word LM")
             seconds = args.items * args.frames * SPEECH_EN_FRAME_SECONDS
             results += bench_set("random (speech-en sized)", items, alphabet, seconds,
                                  [LmRun("the word LM", lm, args.alpha, args.beta)], widths, args, texts)
@@ -346,7 +357,7 @@ def main(argv=None):
 
             text.write_text("\n".join(e.text for e in scan_manifest(train)[0]) + "\n", encoding="utf-8")
             build_lm([text], "word", 3, Path(tmp) / "digits.arpa")
-            lm = NgramModel.load(Path(tmp) / "digits.arpa")
+            lm = load_lm_timed(Path(tmp) / "digits.arpa", "word LM")
             results += bench_set("digits (speech-digits on FSDD test)", items, model.alphabet, seconds,
                                  [LmRun("the word LM", lm, args.alpha, args.beta)], widths, args, references)
         if "speech-en" in args.sets:
@@ -358,10 +369,7 @@ def main(argv=None):
             runs = []
             for label, path, weights in (("its word LM", model.bundle.lm_dir / "word.arpa.gz", (alpha, beta)),
                                          ("its default LM", Path(shipped.lm), (shipped.alpha, shipped.beta))):
-                start = time.perf_counter()
-                lm = NgramModel.load(path)
-                print(f"speech-en {path.name}: loaded in {time.perf_counter() - start:.1f} s")
-                runs.append(LmRun(f"{label} {path.name}", lm, *weights, **pruning))
+                runs.append(LmRun(f"{label} {path.name}", load_lm_timed(path, "speech-en"), *weights, **pruning))
             results += bench_set("speech-en on its held-out voices", items, model.alphabet, seconds, runs, widths,
                                  args, references)
     if args.json:
