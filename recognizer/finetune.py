@@ -12,10 +12,13 @@ checkpoints, ``resume``, early stopping and skipping of unusable samples, with t
 The starting weights are scored on the dev set first and count as epoch 0, so the bundle written
 is never worse on dev than the start. Lower layers can be frozen (``freeze``): with few data,
 training only the upper layers keeps the general features the base model learned from many.
+The base's decoder (its ``lm/``) comes along when its LM covers every character the new model
+writes, so the new bundle decodes as the old one did (:func:`carry_lm`).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ import tensorflow as tf
 
 from data_prep.config import JsonConfig
 from recognizer.alphabet import Alphabet
-from recognizer.bundle import Bundle
+from recognizer.bundle import LM_DIR, Bundle
 from recognizer.bundle import load as load_bundle
 from recognizer.model import RecognizerNet
 from recognizer.recipe import DEFAULT, Recipe, read_json
@@ -110,6 +113,27 @@ def read_options(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:
     return dict(train), data.get("augment", DEFAULT)
 
 
+def carry_lm(base: Bundle, out: str | os.PathLike, change: AlphabetChange, log: Callable[[str], None]) -> bool:
+    """Copy the base bundle's ``lm/`` (LMs, lexicon, decoder settings) into ``out``; say what was done.
+
+    Without it a fine-tuned speech-en would fall back to greedy decoding and read worse than its
+    base. It stays behind when characters were added: the LM has never seen them and would score
+    each as unknown, holding back exactly what the run was for; a new LM is then built from text
+    that has them (``recognizer lm build``). Removed characters do no harm (they are never proposed).
+    """
+    if base.lm_dir is None:
+        return False
+    if change.added:
+        log(f"{base.name}'s lm/ is not copied: its LM has never seen the added characters; decoding is greedy "
+            "until you build one from text that has them (`recognizer lm build`, then `recognizer lm tune`)")
+        return False
+    target = Path(out) / LM_DIR
+    if not target.exists():
+        shutil.copytree(base.lm_dir, target)
+    log(f"decoding as {base.name} does: its lm/ is copied into {out} (it covers every character the model writes)")
+    return True
+
+
 def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike, dev_manifest: str | os.PathLike,
              out: str | os.PathLike, config: FinetuneConfig | None = None, train_options: dict[str, Any] | None = None,
              augment: Any = DEFAULT, name: str = "", resume: bool = False, progress: bool = True,
@@ -162,6 +186,7 @@ def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike
     log(f"fine-tuning {base.name}: {change.describe()}")
     if change.removed and not config.keep_alphabet:
         log("the removed characters can no longer be written; --keep-alphabet keeps them")
+    carry_lm(base, out, change, log)
     frozen = freeze_layers(bundle.model, config.freeze)
     trainable = sum(int(tf.size(v)) for v in bundle.model.trainable_variables)
     log(f"frozen: {', '.join(frozen) or 'nothing'}; training {trainable:,} of {bundle.model.count_params():,} "

@@ -21,7 +21,15 @@ from recognizer import cli
 from recognizer.alphabet import Alphabet
 from recognizer.bundle import build_bundle, load
 from recognizer.evaluation import evaluate
-from recognizer.finetune import FinetuneConfig, finetune, finetune_augment, freeze_layers, parse_freeze, read_options
+from recognizer.finetune import (
+    FinetuneConfig,
+    carry_lm,
+    finetune,
+    finetune_augment,
+    freeze_layers,
+    parse_freeze,
+    read_options,
+)
 from recognizer.recipe import Recipe
 from recognizer.inference import Recognizer
 from recognizer.metrics import cer
@@ -301,6 +309,21 @@ def test_resume_continues_with_the_runs_own_alphabet_and_frozen_layers(conv_bund
     base, after = load(conv_bundle), _last_epoch(out)
     for old, new in zip(_weights(base.model, "conv_"), _weights(after.model, "conv_"), strict=True):
         np.testing.assert_array_equal(old, new)  # still frozen after the resumed epoch
+
+
+def test_the_base_decoder_comes_along_unless_characters_were_added(conv_bundle, tmp_path):
+    base_dir = load(conv_bundle).copy_to(tmp_path / "base")
+    (base_dir / "lm").mkdir()
+    (base_dir / "lm" / "decoder.json").write_text('{"decoder": "beam", "beam_width": 8}')
+    base, messages = load(base_dir), []
+    # fewer characters (' ' removed): the LM still covers all the model writes
+    assert carry_lm(base, tmp_path / "same", AlphabetChange(base.alphabet, Alphabet("ab")), messages.append)
+    assert (tmp_path / "same" / "lm" / "decoder.json").read_text() == (base_dir / "lm" / "decoder.json").read_text()
+    assert "its lm/ is copied" in messages[-1]
+    # an added character: greedy until the user builds an LM that knows it
+    assert not carry_lm(base, tmp_path / "new", AlphabetChange(base.alphabet, Alphabet(" abc")), messages.append)
+    assert not (tmp_path / "new" / "lm").exists() and "not copied" in messages[-1]
+    assert not carry_lm(load(conv_bundle), tmp_path / "none", AlphabetChange(base.alphabet, base.alphabet), print)
 
 
 def test_read_options_takes_train_and_augment_only(tmp_path):
