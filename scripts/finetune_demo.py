@@ -6,9 +6,12 @@ Sub-commands:
   (page images + XML), from data_prep's line synthesis in ONE font (the "writer"). The texts are
   English lines from the handwriting-en text mix with accented words and prices in euros, pounds
   and yen written in, so their alphabet adds characters (é, ü, ñ, €, £, ...) to handwriting-en's.
-* ``speakers MANIFEST SPEAKER... --out M``: the rows of some speakers.
+* ``speakers MANIFEST... --speakers S... --out DIR``: some speakers' recordings laid out as a user
+  would have them, ``DIR/SPEAKER/NAME.wav`` (a link) beside ``NAME.txt``, for ``import audio-folder``.
 * ``split MANIFEST --sizes TRAIN,DEV,TEST --out DIR``: a random split of one voice's utterances
   (distinct texts, as ``synth-speech`` draws them) into ``DIR/{train,dev,test}.tsv``.
+* ``copy-model NAME|DIR OUT``: a copy of a bundle without its run's checkpoints (the speech demo
+  tunes the base's LM weights on the speaker's dev set in the copy, leaving the original as it is).
 * ``scratch-recipe BASE --out R.json``: a recipe for training BASE's network from scratch
   (same features, network and loop options; alphabet from the data), the demo's comparison;
   with ``--epochs`` it runs them all at the full learning rate (no early stop, no rate cuts, which
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -137,19 +141,27 @@ def cmd_pages(args) -> int:
 
 
 def cmd_speakers(args) -> int:
-    from data_prep.manifest import read_manifest, write_manifest
+    """Lay some speakers' recordings out as a user would have them: OUT/SPEAKER/NAME.wav + NAME.txt.
 
-    rows = []
-    for manifest in args.manifests:
-        rows += [{"path": e.path, "text": e.text, **e.extra} for e in read_manifest(manifest)
-                 if e.extra.get("speaker") in args.speakers]
+    The demo then goes through `data_prep import audio-folder` like anyone's own recordings; the
+    audio files are links to the originals.
+    """
+    from data_prep.manifest import read_manifest
+
+    rows = [e for manifest in args.manifests for e in read_manifest(manifest)
+            if e.extra.get("speaker") in args.speakers]
     if not rows:
         print(f"no rows of speakers {args.speakers} in {args.manifests}", file=sys.stderr)
         return 2
     rows = rows if args.take is None else [rows[i] for i in sorted(
         np.random.default_rng(0).choice(len(rows), size=min(args.take, len(rows)), replace=False))]
-    write_manifest(args.out, rows)
-    print(f"{args.out}: {len(rows)} rows of {' '.join(args.speakers)}", file=sys.stderr)
+    for e in rows:
+        audio = Path(args.out) / e.extra["speaker"] / Path(e.path).name
+        audio.parent.mkdir(parents=True, exist_ok=True)
+        audio.unlink(missing_ok=True)
+        audio.symlink_to(Path(e.path).resolve())
+        audio.with_suffix(".txt").write_text(e.text + "\n", encoding="utf-8")
+    print(f"{args.out}: {len(rows)} recordings of {' '.join(args.speakers)}, each with its .txt", file=sys.stderr)
     return 0
 
 
@@ -167,6 +179,16 @@ def cmd_split(args) -> int:
         write_manifest(Path(args.out) / f"{name}.tsv", [rows[i] for i in sorted(order[start:start + size])])
         start += size
     print(f"{args.out}: train {sizes[0]}, dev {sizes[1]}, test {sizes[2]} rows of {args.manifest}", file=sys.stderr)
+    return 0
+
+
+def cmd_copy_model(args) -> int:
+    """A copy of a bundle (name or folder) without its run's checkpoints, to tune its decoder apart."""
+    from recognizer.bundle import resolve
+
+    shutil.copytree(resolve(args.model), args.out, ignore=shutil.ignore_patterns("checkpoints", "logs"),
+                    dirs_exist_ok=True)
+    print(f"{args.model} -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -230,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("manifests", nargs="+")
     p.add_argument("--speakers", nargs="+", required=True)
     p.add_argument("--take", type=int, help="a random N of the rows")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="folder of recordings to write")
     p.set_defaults(run=cmd_speakers)
     p = sub.add_parser("split")
     p.add_argument("manifest")
@@ -238,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_split)
+    p = sub.add_parser("copy-model")
+    p.add_argument("model")
+    p.add_argument("out")
+    p.set_defaults(run=cmd_copy_model)
     p = sub.add_parser("scratch-recipe")
     p.add_argument("base")
     p.add_argument("--epochs", type=int)
