@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE.json", help="write every sample's scores here")
     p.add_argument("--worst", type=int, default=5, help="how many of the worst samples to print")
     p.add_argument("--all", action="store_true", help="print every sample's reference and hypothesis")
+    p.add_argument("--by", action="append", default=[], metavar="COLUMN",
+                   help="also score each value of this manifest column apart (speaker, font, ...); repeatable")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     _add_decoder_options(p)
 
@@ -225,7 +227,7 @@ def cmd_evaluate(args) -> int:
     from recognizer.evaluation import evaluate
 
     model = _load(args)
-    report = evaluate(model, args.manifest, progress=_progress(args.progress, 2))
+    report = evaluate(model, args.manifest, progress=_progress(args.progress, 2), by=args.by)
     print(f"model {report.model} on {args.manifest}: {len(report.samples)} samples, {len(report.failed)} failed")
     print(f"decoder {report.decoder}")
     print(f"CER {report.cer}")
@@ -233,6 +235,12 @@ def cmd_evaluate(args) -> int:
     if report.unknown_chars:
         print("characters outside the model's alphabet: "
               + ", ".join(f"{ch!r} x{n}" for ch, n in report.unknown_chars.items()))
+    for column in report.columns:
+        groups = report.by(column)
+        width = max(len(value or "(none)") for value in groups) if groups else 0
+        print(f"by {column}:")
+        for value, (count, c, w) in groups.items():
+            print(f"  {value or '(none)':<{width}}  {count:5d} samples  CER {c}  WER {w}")
     shown = report.samples if args.all else [s for s in report.worst(args.worst) if s["cer_errors"]]
     if shown:
         print("samples:" if args.all else "worst samples:")

@@ -1,12 +1,14 @@
-"""Scoring a model on a manifest: corpus CER and WER, failures, and the worst samples."""
+"""Scoring a model on a manifest: corpus CER and WER, failures, the worst samples, and the scores
+broken down by any manifest column (speaker, voice, font, kind of text)."""
 from __future__ import annotations
 
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from data_prep.manifest import scan_manifest
+from data_prep.errors import InputError
+from data_prep.manifest import REQUIRED, scan_manifest
 from recognizer.inference import Recognizer
 from recognizer.metrics import ErrorRate, cer, sample_errors, wer
 
@@ -23,6 +25,7 @@ class Report:
     failed: list[str] = field(default_factory=list)
     unknown_chars: dict[str, int] = field(default_factory=dict)
     decoder: str = "greedy"  # a one-line description of how outputs were decoded
+    columns: tuple[str, ...] = ()  # manifest columns each sample keeps under "fields", for ``by``
 
     def worst(self, count: int = 10) -> list[dict[str, Any]]:
         return sorted(self.samples, key=lambda s: (-s["cer_errors"], s["path"]))[:count]
@@ -33,18 +36,41 @@ class Report:
             "cer": round(self.cer.rate, 6), "cer_errors": self.cer.errors, "cer_length": self.cer.length,
             "wer": round(self.wer.rate, 6), "wer_errors": self.wer.errors, "wer_length": self.wer.length,
             "samples": len(self.samples), "failed": self.failed, "unknown_chars": self.unknown_chars,
+            "by": {column: {value: {"samples": count, "cer": round(c.rate, 6), "cer_errors": c.errors,
+                                    "cer_length": c.length, "wer": round(w.rate, 6),
+                                    "wer_errors": w.errors, "wer_length": w.length}
+                            for value, (count, c, w) in self.by(column).items()}
+                   for column in self.columns},
             "worst": self.worst(worst), "all": self.samples,
         }
 
+    def by(self, column: str) -> dict[str, tuple[int, ErrorRate, ErrorRate]]:
+        """Samples, CER and WER per value of ``column`` (one of ``columns``), in value order.
 
-def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool = False) -> Report:
+        Each group's rates are total over total within it, like the corpus rates, so the groups'
+        error counts add up to the corpus's. Samples without a value form the group ``""``.
+        """
+        groups: dict[str, list] = {}
+        for s in self.samples:
+            group = groups.setdefault(s["fields"][column], [0, ErrorRate(0, 0), ErrorRate(0, 0)])
+            group[0] += 1
+            group[1] += ErrorRate(s["cer_errors"], s["cer_length"])
+            group[2] += ErrorRate(s["wer_errors"], s["wer_length"])
+        return {value: tuple(groups[value]) for value in sorted(groups)}
+
+
+def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool = False,
+             by: Sequence[str] = ()) -> Report:
     """Recognise every file of ``manifest`` and score against its transcripts.
 
     References are normalised like the model's alphabet normalises (case, whitespace), so a
     lowercase model is not charged for capitals it was never meant to produce. Files that cannot
-    be read are listed in ``failed`` and left out of the scores.
+    be read are listed in ``failed`` and left out of the scores. Each column named in ``by`` is
+    kept with every sample so that :meth:`Report.by` can break the scores down by it; a column
+    that no row of the manifest has is an :class:`InputError`, raised before any decoding.
     """
     entries, problems = scan_manifest(manifest)
+    _check_columns(manifest, entries, by)
     failed = [str(p) for p in problems]
     results = recognizer.recognize([e.path for e in entries], progress=progress)
     alphabet = recognizer.alphabet
@@ -62,9 +88,19 @@ def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool
                         "confidence": round(result.confidence, 4),
                         "cer_errors": errors.cer_errors, "cer_length": errors.cer_len,
                         "wer_errors": errors.wer_errors, "wer_length": errors.wer_len})
+        if by:
+            samples[-1]["fields"] = {column: str(entry.extra.get(column) or "") for column in by}
     unknown = Counter({ch: n for ch, n in alphabet.unknown_chars(refs).items()})
     return Report(str(manifest), recognizer.name, cer(refs, hyps), wer(refs, hyps), samples, failed,
-                  dict(unknown.most_common()), describe(recognizer.decoder_config))
+                  dict(unknown.most_common()), describe(recognizer.decoder_config), tuple(by))
+
+
+def _check_columns(manifest, entries, columns: Sequence[str]) -> None:
+    present = {key for entry in entries for key in entry.extra}
+    for column in columns:
+        if column in REQUIRED or column not in present:
+            known = ", ".join(sorted(present)) or "none besides path and text"
+            raise InputError(manifest, f"no column {column!r} to break the scores down by (columns: {known})")
 
 
 def describe(config) -> str:

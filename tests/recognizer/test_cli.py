@@ -136,6 +136,27 @@ def test_evaluate_with_a_failed_input_exits_1(capsys, media_dir, audio_bundle_di
     assert any(str(tmp_path / "text.wav") in e for e in errors)
 
 
+def test_evaluate_by_prints_one_line_per_group_and_reports_them(capsys, media_dir, audio_bundle_dir, tmp_path):
+    for name in ("short.wav", "medium.wav", "long.wav"):
+        shutil.copy(media_dir / name, tmp_path / name)
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("path\ttext\tspeaker\nshort.wav\ta b\tann\nmedium.wav\tabc\tbob\nlong.wav\tC A B\tann\n",
+                        encoding="utf-8")
+    report_path = tmp_path / "report.json"
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest, "--by", "speaker",
+                         "--report", report_path)
+    assert code == 0, err
+    groups = json.loads(report_path.read_text(encoding="utf-8"))["by"]["speaker"]
+    assert sorted(groups) == ["ann", "bob"] and groups["ann"]["samples"] == 2
+    assert groups["ann"]["cer_length"] == len("a b") + len("C A B")
+    lines = out.splitlines()
+    start = lines.index("by speaker:")
+    assert lines[start + 1].split()[:3] == ["ann", "2", "samples"]
+    assert f"CER {100 * groups['bob']['cer']:.2f}% ({groups['bob']['cer_errors']}/3)" in lines[start + 2]
+    code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest, "--by", "font")
+    assert code == 2 and "no column 'font'" in one_line_error(err) and str(manifest) in err
+
+
 def test_manifest_missing_column_exits_2_naming_file_and_line(capsys, audio_bundle_dir, tmp_path):
     manifest = write_manifest(tmp_path, [("a.wav", "x")], header="path\ttranscript")
     code, out, err = run(capsys, "evaluate", "--model", audio_bundle_dir, manifest)

@@ -148,3 +148,44 @@ def test_bad_manifest_header_raises_input_error(tmp_path):
     (tmp_path / "m.tsv").write_text("file\ttext\n")
     with pytest.raises(InputError):
         evaluate(FakeRecognizer({}, ALPHA), tmp_path / "m.tsv")
+
+
+def make_tagged_manifest(tmp_path, rows):
+    """rows: (name, text, font); the font column is empty where font is None."""
+    lines = ["path\ttext\tfont"]
+    for name, text, font in rows:
+        (tmp_path / name).write_bytes(b"x")
+        lines.append(f"{name}\t{text}\t{font or ''}")
+    (tmp_path / "m.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path / "m.tsv"
+
+
+def test_by_column_scores_each_group_and_the_groups_add_up(tmp_path):
+    rows = [("1.png", "ab cd", "b"), ("2.png", "abcd", "a"), ("3.png", "xy", "b"), ("4.png", "zz", None)]
+    answers = {"1.png": "ab cx", "2.png": "abcd", "3.png": "", "4.png": "z"}
+    report = evaluate(FakeRecognizer(answers, ALPHA), make_tagged_manifest(tmp_path, rows), by=["font"])
+    groups = report.by("font")
+    assert list(groups) == ["", "a", "b"]  # value order; the row without a font is its own group
+    count, c, w = groups["b"]
+    assert count == 2 and (c.errors, c.length) == (1 + 2, 5 + 2) and (w.errors, w.length) == (1 + 1, 2 + 1)
+    assert groups["a"][1].errors == 0 and groups[""][1] == ErrorRate(1, 2)
+    assert sum((g[1] for g in groups.values()), ErrorRate(0, 0)) == report.cer
+    assert sum((g[2] for g in groups.values()), ErrorRate(0, 0)) == report.wer
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["by"]["font"]["b"] == {"samples": 2, "cer": round(3 / 7, 6), "cer_errors": 3, "cer_length": 7,
+                                       "wer": round(2 / 3, 6), "wer_errors": 2, "wer_length": 3}
+    assert data["all"][0]["fields"] == {"font": "b"}
+
+
+def test_by_a_column_the_manifest_lacks_fails_before_decoding(tmp_path):
+    from data_prep.errors import InputError
+
+    fake = FakeRecognizer({"1.png": "ab"}, ALPHA)
+    with pytest.raises(InputError, match="no column 'voice'.*columns: font"):
+        evaluate(fake, make_tagged_manifest(tmp_path, [("1.png", "ab", "a")]), by=["voice"])
+    assert fake.calls == []
+
+
+def test_without_by_samples_carry_no_fields(tmp_path):
+    report = evaluate(FakeRecognizer({"1.png": "ab"}, ALPHA), make_tagged_manifest(tmp_path, [("1.png", "ab", "a")]))
+    assert "fields" not in report.samples[0] and report.to_dict()["by"] == {}
