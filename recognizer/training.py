@@ -240,9 +240,16 @@ class Trainer:
         state.epoch = epoch
         rate_used = state.learning_rate
         improved = scores["cer"] < state.best_cer - config.min_delta
+        record = {"epoch": epoch, "train_loss": round(train_loss, 4), "dev_cer": round(scores["cer"], 5),
+                  "dev_wer": round(scores["wer"], 5), "learning_rate": rate_used,
+                  "seconds": round(seconds, 1), "frames_per_second": round(frames / max(seconds, 1e-9))}
+        state.history.append(record)
         if improved:
             state.best_cer, state.best_epoch, state.bad_epochs, state.lr_bad_epochs = scores["cer"], epoch, 0, 0
             self.bundle.scores = {"dev": {**scores, "epoch": epoch}}
+            # the history so far travels with the best bundle, so a run stopped between epochs
+            # (the usual end of a long one) still publishes its provenance
+            self.bundle.training.update({"epochs": epoch, "best_epoch": epoch, "history": list(state.history)})
             self.bundle.save(self.out)
         else:
             state.bad_epochs += 1
@@ -255,10 +262,6 @@ class Trainer:
         if config.lr_decay != 1.0:
             state.learning_rate = max(state.learning_rate * config.lr_decay, config.min_lr)
             self.optimizer.learning_rate.assign(state.learning_rate)
-        record = {"epoch": epoch, "train_loss": round(train_loss, 4), "dev_cer": round(scores["cer"], 5),
-                  "dev_wer": round(scores["wer"], 5), "learning_rate": rate_used,
-                  "seconds": round(seconds, 1), "frames_per_second": round(frames / max(seconds, 1e-9))}
-        state.history.append(record)
         with writer.as_default():
             tf.summary.scalar("dev/cer", scores["cer"], step=epoch)
             tf.summary.scalar("dev/wer", scores["wer"], step=epoch)
@@ -361,6 +364,8 @@ def train(recipe, train_manifest: str | os.PathLike, dev_manifest: str | os.Path
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tensorflow": tf.__version__,
     }
+    if saved and saved.get("training", {}).get("started"):  # a resumed run keeps its first start
+        provenance["started"] = saved["training"]["started"]
     with strategy.scope():
         bundle = build_bundle(features, alphabet, model_config, name=recipe.name or Path(out).name,
                               training=provenance)

@@ -86,6 +86,8 @@ def test_checkpoint_restores_weights_optimizer_and_loop_state(mnist_lines, tmp_p
     assert (tmp_path / "checkpoints" / "latest").read_text().strip() == "epoch-0001"
     assert {p.name for p in checkpoint.iterdir()} == {"model.weights.h5", "optimizer.npz", "state.json", "bundle.json"}
     assert not list((tmp_path / "checkpoints").glob(".*.tmp")), "no temporary folder may be left behind"
+    best = json.loads((tmp_path / "config.json").read_text())  # saved by the loop, before any final record
+    assert [h["epoch"] for h in best["training"]["history"]] == [1] and best["training"]["best_epoch"] == 1
 
     second = _tiny_trainer(mnist_lines, tmp_path, epochs=1)
     second._restore()
@@ -172,6 +174,8 @@ def test_a_run_killed_mid_epoch_resumes_from_its_last_epoch(mnist_lines, tmp_pat
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert not (tmp_path / "run" / "checkpoints" / "epoch-0003").exists()
+    started = json.loads((first.parent / "bundle.json").read_text())["training"]["started"]  # to the second;
+    # the resume below starts a new process that needs seconds to import TensorFlow
 
     resumed = _cli(*args, "--resume")
     _, err = resumed.communicate(timeout=300)
@@ -182,6 +186,7 @@ def test_a_run_killed_mid_epoch_resumes_from_its_last_epoch(mnist_lines, tmp_pat
     assert "resumed after epoch 1" in err or "resumed after epoch 2" in err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["training"]["epochs"] == 3
+    assert config["training"]["started"] == started  # the first run's start, not the resume's
 
 
 @needs_fsdd
