@@ -1,4 +1,4 @@
-"""The ``recognizer`` command: transcribe, read, evaluate, train, and lm build / lm tune.
+"""Speech and handwritten-line recognition: transcribe, read, evaluate, train, finetune, doctor, lm.
 
 Transcripts go to stdout, progress and logs to stderr. An input that cannot be read gives a
 one-line error (in jsonl: ``{"path", "error"}`` on its own line), the other inputs still run, and
