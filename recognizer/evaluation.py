@@ -89,10 +89,15 @@ def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool
                         "cer_errors": errors.cer_errors, "cer_length": errors.cer_len,
                         "wer_errors": errors.wer_errors, "wer_length": errors.wer_len})
         if by:
-            samples[-1]["fields"] = {column: str(entry.extra.get(column) or "") for column in by}
+            samples[-1]["fields"] = {column: _field(entry.extra.get(column)) for column in by}
     unknown = Counter({ch: n for ch, n in alphabet.unknown_chars(refs).items()})
     return Report(str(manifest), recognizer.name, cer(refs, hyps), wer(refs, hyps), samples, failed,
                   dict(unknown.most_common()), describe(recognizer.decoder_config), tuple(by))
+
+
+def _field(value: Any) -> str:
+    """A manifest value as a group name; JSON lines may hold numbers (take 0 is a group, not none)."""
+    return "" if value is None else str(value)
 
 
 def _check_columns(manifest, entries, columns: Sequence[str]) -> None:

@@ -189,3 +189,15 @@ def test_by_a_column_the_manifest_lacks_fails_before_decoding(tmp_path):
 def test_without_by_samples_carry_no_fields(tmp_path):
     report = evaluate(FakeRecognizer({"1.png": "ab"}, ALPHA), make_tagged_manifest(tmp_path, [("1.png", "ab", "a")]))
     assert "fields" not in report.samples[0] and report.to_dict()["by"] == {}
+
+
+def test_by_a_numeric_json_column_keeps_zero_as_its_own_group(tmp_path):
+    for name in ("1.wav", "2.wav", "3.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    rows = [{"path": "1.wav", "text": "ab", "take": 0}, {"path": "2.wav", "text": "ab", "take": 1},
+            {"path": "3.wav", "text": "ab"}]
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    report = evaluate(FakeRecognizer({"1.wav": "ab", "2.wav": "ax", "3.wav": "ab"}, ALPHA), tmp_path / "m.jsonl",
+                      by=["take"])
+    groups = report.by("take")
+    assert list(groups) == ["", "0", "1"] and groups["0"][1].errors == 0 and groups["1"][1].errors == 1
