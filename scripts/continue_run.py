@@ -1,0 +1,47 @@
+"""Write the ``recognizer finetune --config`` that continues a recipe from its published bundle.
+
+    python scripts/continue_run.py pretrained/handwriting-en scripts/recipes/handwriting_en.json OUT.json
+
+A recipe resumes from ``runs/``, which a new machine does not have. The published bundle holds
+the weights of the epoch it was taken at, so ``recognizer finetune`` can go on from there with the
+recipe's own training options and augmentation, for the epochs left, from the learning rate its
+annealing had reached (Adam's moments start afresh). The epoch reached is ``scores.dev.recipe_epoch`` where a continued bundle was published
+(:func:`recipe_epoch`), else the bundle's best dev epoch.
+"""
+import json
+import sys
+from typing import Any
+
+
+def recipe_epoch(scores: dict[str, Any]) -> int:
+    """The recipe epoch a bundle's weights were taken at, from its ``scores``."""
+    dev = scores["dev"]
+    return int(dev.get("recipe_epoch", dev["epoch"]))
+
+
+def continued_epoch(training: dict[str, Any], scores: dict[str, Any]) -> int | None:
+    """For a run continued from a published bundle: its base's recipe epoch plus its own; else None."""
+    base = training.get("finetuned_from")
+    return recipe_epoch(base["scores"]) + int(scores["dev"]["epoch"]) if base else None
+
+
+def main(bundle: str, recipe: str, out: str) -> None:
+    with open(f"{bundle}/config.json", encoding="utf-8") as f:
+        config = json.load(f)
+    with open(recipe, encoding="utf-8") as f:
+        recipe_config = json.load(f)
+    train = recipe_config["train"]
+    done = recipe_epoch(config["scores"])
+    left = train["epochs"] - done
+    if left < 1:
+        sys.exit(f"{bundle}: already at epoch {done} of the recipe's {train['epochs']}")
+    rate = train["learning_rate"] * train.get("lr_decay", 1.0) ** done
+    options = {"train": {**train, "learning_rate": float(f"{rate:.4g}"), "epochs": left},
+               "augment": recipe_config["augment"]}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(options, f, indent=2)
+    print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g}, up to {left} more epochs")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,58 @@
+"""scripts/continue_run.py: where a recipe's schedule goes on from its published bundle."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "continue_run.py"
+spec = importlib.util.spec_from_file_location("continue_run", SCRIPT)
+continue_run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(continue_run)
+
+RECIPE = {"train": {"epochs": 40, "learning_rate": 0.001, "lr_decay": 0.92, "patience": 6},
+          "augment": {"rotate_deg": 0.5}}
+
+
+def write(tmp_path: Path, scores: dict) -> tuple[Path, Path]:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps({"scores": scores}))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(RECIPE))
+    return bundle, recipe
+
+
+def test_a_trained_bundle_continues_from_its_best_epoch_with_the_annealed_rate(tmp_path):
+    bundle, recipe = write(tmp_path, {"dev": {"cer": 0.03, "epoch": 16}})
+    continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
+    options = json.loads((tmp_path / "out.json").read_text())
+    assert options["train"]["epochs"] == 24
+    assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 16, rel=1e-3)
+    assert options["train"]["patience"] == 6  # the recipe's own options, not fine-tuning's
+    assert options["augment"] == RECIPE["augment"]
+
+
+def test_a_continued_bundle_counts_its_base_epochs_and_its_own():
+    base_scores = {"dev": {"epoch": 16}}
+    training = {"finetuned_from": {"name": "handwriting-en", "scores": base_scores}}
+    assert continue_run.continued_epoch(training, {"dev": {"epoch": 3}}) == 19
+    # and a second continuation starts where the published first one ended
+    twice = {"finetuned_from": {"scores": {"dev": {"epoch": 3, "recipe_epoch": 19}}}}
+    assert continue_run.continued_epoch(twice, {"dev": {"epoch": 2}}) == 21
+    assert continue_run.continued_epoch({}, {"dev": {"epoch": 5}}) is None
+
+
+def test_published_recipe_epoch_sets_where_the_next_run_starts(tmp_path):
+    bundle, recipe = write(tmp_path, {"dev": {"epoch": 3, "recipe_epoch": 19}})
+    continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
+    options = json.loads((tmp_path / "out.json").read_text())
+    assert options["train"]["epochs"] == 21
+    assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 19, rel=1e-3)
+
+
+def test_a_finished_schedule_is_refused(tmp_path):
+    bundle, recipe = write(tmp_path, {"dev": {"epoch": 40}})
+    with pytest.raises(SystemExit, match="already at epoch 40"):
+        continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
+    assert not (tmp_path / "out.json").exists()
