@@ -14,19 +14,19 @@ RECIPE = {"train": {"epochs": 40, "learning_rate": 0.001, "lr_decay": 0.92, "pat
           "augment": {"rotate_deg": 0.5}}
 
 
-def write(tmp_path: Path, scores: dict) -> tuple[Path, Path]:
+def continue_options(tmp_path: Path, scores: dict) -> dict:
+    """What ``continue_run.py`` writes for a bundle with these scores and :data:`RECIPE`."""
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "config.json").write_text(json.dumps({"scores": scores}))
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps(RECIPE))
-    return bundle, recipe
+    continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
+    return json.loads((tmp_path / "out.json").read_text())
 
 
 def test_a_trained_bundle_continues_from_its_best_epoch_with_the_annealed_rate(tmp_path):
-    bundle, recipe = write(tmp_path, {"dev": {"cer": 0.03, "epoch": 16}})
-    continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
-    options = json.loads((tmp_path / "out.json").read_text())
+    options = continue_options(tmp_path, {"dev": {"cer": 0.03, "epoch": 16}})
     assert options["train"]["epochs"] == 24
     assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 16, rel=1e-3)
     assert options["train"]["patience"] == 6  # the recipe's own options, not fine-tuning's
@@ -44,15 +44,12 @@ def test_a_continued_bundle_counts_its_base_epochs_and_its_own():
 
 
 def test_published_recipe_epoch_sets_where_the_next_run_starts(tmp_path):
-    bundle, recipe = write(tmp_path, {"dev": {"epoch": 3, "recipe_epoch": 19}})
-    continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
-    options = json.loads((tmp_path / "out.json").read_text())
+    options = continue_options(tmp_path, {"dev": {"epoch": 3, "recipe_epoch": 19}})
     assert options["train"]["epochs"] == 21
     assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 19, rel=1e-3)
 
 
 def test_a_finished_schedule_is_refused(tmp_path):
-    bundle, recipe = write(tmp_path, {"dev": {"epoch": 40}})
     with pytest.raises(SystemExit, match="already at epoch 40"):
-        continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
+        continue_options(tmp_path, {"dev": {"epoch": 40}})
     assert not (tmp_path / "out.json").exists()
