@@ -5,8 +5,8 @@
 A recipe resumes from ``runs/``, which a new machine does not have. The published bundle holds
 the weights of the epoch it was taken at, so ``recognizer finetune`` can go on from there with the
 recipe's own training options and augmentation, for the epochs left, from the learning rate its
-annealing had reached (Adam's moments start afresh). The epoch reached is ``scores.dev.recipe_epoch`` where a continued bundle was published
-(:func:`recipe_epoch`), else the bundle's best dev epoch.
+annealing had reached (Adam's moments start afresh). The epoch reached is ``scores.dev.recipe_epoch``
+where a continued bundle was published (:func:`recipe_epoch`), else the bundle's best dev epoch.
 """
 import json
 import sys
