@@ -40,8 +40,10 @@ from recognizer.warmstart import AlphabetChange, warm_start
 #: stopping (a small data set is learned, then overfitted, quickly). The learning rate stays the
 #: base's own: new characters start from nothing, and at a third of it (3e-4 instead of 1e-3)
 #: they were learned two to three times slower (docs/finetuning.md); the epoch-0 baseline keeps
-#: a run that shakes the trained weights from ending worse than it started.
-FINETUNE_TRAIN: dict[str, Any] = {"epochs": 20, "patience": 5, "lr_patience": 2}
+#: a run that shakes the trained weights from ending worse than it started. No warm-up unless
+#: asked for (a base continued with one does not hand it on): a small set's whole run can be
+#: a few hundred steps.
+FINETUNE_TRAIN: dict[str, Any] = {"epochs": 20, "patience": 5, "lr_patience": 2, "warmup_steps": 0}
 
 
 @dataclass

@@ -60,6 +60,10 @@ class TrainConfig(JsonConfig):
     # model improving slowly for many epochs when dev CER never quite plateaus.
     lr_decay: float = 1.0
     min_lr: float = 1e-5
+    # raise the learning rate linearly from nearly 0 over the first this many steps of a run.
+    # Trained weights with fresh Adam moments (a fine-tune, a continued recipe) otherwise take
+    # full-rate steps in every direction at once: Adam's first update is lr x sign(gradient).
+    warmup_steps: int = 0
     min_delta: float = 1e-4  # a dev CER improvement smaller than this does not count
     keep_checkpoints: int = 2
     seed: int = 0
@@ -78,6 +82,11 @@ class LoopState:
     bad_epochs: int = 0  # since the best epoch
     lr_bad_epochs: int = 0  # since the last improvement or learning-rate cut
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def warmup_fraction(step: int, warmup_steps: int) -> float:
+    """Share of the learning rate that step ``step`` (0-based) of a run trains with."""
+    return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
 
 
 def ctc_frames_needed(labels: np.ndarray) -> int:
@@ -195,6 +204,9 @@ class Trainer:
         total, count, frames, skipped = 0.0, 0, 0, 0
         start = time.perf_counter()
         for features, lengths, labels, label_lengths in dataset:
+            if self.state.step < config.warmup_steps:
+                fraction = warmup_fraction(self.state.step, config.warmup_steps)
+                self.optimizer.learning_rate.assign(self.state.learning_rate * fraction)
             loss, ok = self._step(features, lengths, labels, label_lengths)
             bar.update(1)
             if float(ok) < 1.0:

@@ -5,12 +5,17 @@
 A recipe resumes from ``runs/``, which a new machine does not have. The published bundle holds
 the weights of the epoch it was taken at, so ``recognizer finetune`` can go on from there with the
 recipe's own training options and augmentation, for the epochs left, from the learning rate its
-annealing had reached (Adam's moments start afresh). The epoch reached is ``scores.dev.recipe_epoch``
+annealing had reached. Adam's moments start afresh, so the rate warms up over the first
+:data:`WARMUP_STEPS` steps (a fresh Adam's first updates are full-rate in every direction; without
+a warm-up the first continuation spent two epochs recovering). The epoch reached is ``scores.dev.recipe_epoch``
 where a continued bundle was published (:func:`recipe_epoch`), else the bundle's best dev epoch.
 """
 import json
 import sys
 from typing import Any
+
+#: Steps over which a continued run's learning rate rises to the recipe's (about half an epoch).
+WARMUP_STEPS = 200
 
 
 def recipe_epoch(scores: dict[str, Any]) -> int:
@@ -36,11 +41,12 @@ def main(bundle: str, recipe: str, out: str) -> None:
     if left < 1:
         sys.exit(f"{bundle}: already at epoch {done} of the recipe's {train['epochs']}")
     rate = train["learning_rate"] * train.get("lr_decay", 1.0) ** done
-    options = {"train": {**train, "learning_rate": float(f"{rate:.4g}"), "epochs": left},
-               "augment": recipe_config["augment"]}
+    train = {"warmup_steps": WARMUP_STEPS, **train, "learning_rate": float(f"{rate:.4g}"), "epochs": left}
+    options = {"train": train, "augment": recipe_config["augment"]}
     with open(out, "w", encoding="utf-8") as f:
         json.dump(options, f, indent=2)
-    print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g}, up to {left} more epochs")
+    print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g} (warm-up {train['warmup_steps']} steps), "
+          f"up to {left} more epochs")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from recognizer.finetune import (
     carry_lm,
     finetune,
     finetune_augment,
+    finetune_train_config,
     freeze_layers,
     parse_freeze,
     read_options,
@@ -347,3 +348,12 @@ def test_default_augmentation_is_the_base_models_own(conv_bundle):
     assert finetune_augment(base, {"shear": 0.1}) == {"shear": 0.1}
     resolved = Recipe(augment=finetune_augment(base)).resolve_augment(base.features)
     assert resolved == ImageAugmentConfig(stage="normalised", rotate_deg=0.5)
+
+
+def test_train_options_are_the_bases_with_finetunings_on_top(conv_bundle):
+    base = load(conv_bundle)
+    base.training["train_config"] = {"learning_rate": 5e-4, "epochs": 40, "warmup_steps": 200, "max_batch": 16}
+    config = finetune_train_config(base)
+    assert (config.learning_rate, config.max_batch) == (5e-4, 16)  # the base's own
+    assert (config.epochs, config.warmup_steps) == (20, 0)  # a continued base's warm-up is not handed on
+    assert finetune_train_config(base, {"warmup_steps": 30}).warmup_steps == 30

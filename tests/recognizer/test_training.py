@@ -18,7 +18,7 @@ from recognizer.bundle import build_bundle, load
 from recognizer.evaluation import evaluate
 from recognizer.inference import Recognizer
 from recognizer.recipe import Recipe
-from recognizer.training import TrainConfig, Trainer, ctc_frames_needed, train
+from recognizer.training import TrainConfig, Trainer, ctc_frames_needed, train, warmup_fraction
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = shared_data_dir()
@@ -124,6 +124,30 @@ def test_learning_rate_anneals_every_epoch_on_top_of_the_plateau_rule(mnist_line
     # epoch 1 trains at the base rate, 2 after one annealing, 3 after a plateau cut and a second annealing
     assert rates == [pytest.approx(base), pytest.approx(base * 0.8), pytest.approx(base * 0.8 * 0.5 * 0.8)]
     assert trainer.optimizer.learning_rate.numpy() == pytest.approx(base * 0.8 * 0.5 * 0.8 * 0.5 * 0.8)
+
+
+@needs_mnist
+def test_warmup_raises_the_rate_linearly_across_epochs_then_holds_it(mnist_lines, tmp_path):
+    trainer = _tiny_trainer(mnist_lines, tmp_path, epochs=2, warmup_steps=5)
+    step, rates = trainer._step, []
+
+    def recording_step(*batch):
+        rates.append(float(trainer.optimizer.learning_rate.numpy()))
+        return step(*batch)
+
+    trainer._step = recording_step
+    state = trainer.fit()
+    base = SMALL["train"]["learning_rate"]
+    per_epoch = state.step // 2
+    assert 2 <= per_epoch < 5, "the warm-up must span the epoch boundary for this test"
+    assert rates[:5] == [pytest.approx(base * k / 5) for k in range(1, 6)]
+    assert rates[5:] == [pytest.approx(base)] * (len(rates) - 5)
+    assert [h["learning_rate"] for h in state.history] == [pytest.approx(base)] * 2  # the target, as logged
+
+
+def test_warmup_fraction_without_warmup_is_one():
+    assert warmup_fraction(0, 0) == 1.0
+    assert warmup_fraction(0, 4) == 0.25 and warmup_fraction(3, 4) == 1.0 and warmup_fraction(9, 4) == 1.0
 
 
 @needs_mnist

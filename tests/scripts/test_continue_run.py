@@ -31,6 +31,12 @@ def test_a_trained_bundle_continues_from_its_best_epoch_with_the_annealed_rate(t
     assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 16, rel=1e-3)
     assert options["train"]["patience"] == 6  # the recipe's own options, not fine-tuning's
     assert options["augment"] == RECIPE["augment"]
+    assert options["train"]["warmup_steps"] == continue_run.WARMUP_STEPS  # fresh Adam moments
+
+
+def test_a_recipe_that_sets_its_own_warmup_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(RECIPE, "train", {**RECIPE["train"], "warmup_steps": 50})
+    assert continue_options(tmp_path, {"dev": {"epoch": 16}})["train"]["warmup_steps"] == 50
 
 
 def test_a_continued_bundle_counts_its_base_epochs_and_its_own():
