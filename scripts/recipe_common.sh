@@ -1,0 +1,31 @@
+# Sourced by scripts/train_speech_en and scripts/train_handwriting_en: their flags, and the
+# training stage that runs the recipe from scratch or, with --continue, goes on from the
+# published bundle with `recognizer finetune` (scripts/continue_run.py). Both resume OUT.
+
+# recipe_flags SCRIPT ARGS...: sets publish and continue (0 or 1), or exits with the usage
+recipe_flags() {
+  local script=$1 arg
+  shift
+  publish=0 continue=0
+  for arg in "$@"; do
+    case $arg in
+      --publish) publish=1 ;;
+      --continue) continue=1 ;;
+      *) echo "usage: $script [--continue] [--publish]" >&2; exit 2 ;;
+    esac
+  done
+}
+
+# recipe_train PUBLISHED RECIPE OUT TRAIN DEV: train into OUT, resuming the run it holds
+recipe_train() {
+  local published=$1 recipe=$2 out=$3 train=$4 dev=$5 resume=()
+  [ -f "$out/checkpoints/latest" ] && resume=(--resume)
+  if [ "$continue" = 1 ]; then
+    mkdir -p "$out"
+    [ -f "$out/continue.json" ] || .venv/bin/python scripts/continue_run.py "$published" "$recipe" "$out/continue.json"
+    .venv/bin/recognizer finetune --model "$published" --config "$out/continue.json" --name "$(basename "$published")" \
+      --train "$train" --dev "$dev" --out "$out" "${resume[@]}"
+  else
+    .venv/bin/recognizer train --config "$recipe" --train "$train" --dev "$dev" --out "$out" "${resume[@]}"
+  fi
+}
