@@ -60,7 +60,7 @@ class TrainConfig(JsonConfig):
     # model improving slowly for many epochs when dev CER never quite plateaus.
     lr_decay: float = 1.0
     min_lr: float = 1e-5
-    # raise the learning rate linearly from nearly 0 over the first this many steps of a run.
+    # over a run's first warmup_steps steps the learning rate rises linearly to its value.
     # Trained weights with fresh Adam moments (a fine-tune, a continued recipe) otherwise take
     # full-rate steps in every direction at once: Adam's first update is lr x sign(gradient).
     warmup_steps: int = 0

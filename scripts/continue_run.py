@@ -7,14 +7,15 @@ the weights of the epoch it was taken at, so ``recognizer finetune`` can go on f
 recipe's own training options and augmentation, for the epochs left, from the learning rate its
 annealing had reached. Adam's moments start afresh, so the rate warms up over the first
 :data:`WARMUP_STEPS` steps (a fresh Adam's first updates are full-rate in every direction; without
-a warm-up the first continuation spent two epochs recovering). The epoch reached is ``scores.dev.recipe_epoch``
-where a continued bundle was published (:func:`recipe_epoch`), else the bundle's best dev epoch.
+a warm-up the first continuation spent two epochs recovering). The epoch reached is
+``scores.dev.recipe_epoch`` where a continued bundle was published (:func:`recipe_epoch`), else the
+bundle's best dev epoch.
 """
 import json
 import sys
 from typing import Any
 
-#: Steps over which a continued run's learning rate rises to the recipe's (about half an epoch).
+#: Steps over which a continued run's learning rate rises to the recipe's (under half an epoch of either recipe).
 WARMUP_STEPS = 200
 
 
@@ -45,8 +46,8 @@ def main(bundle: str, recipe: str, out: str) -> None:
     options = {"train": train, "augment": recipe_config["augment"]}
     with open(out, "w", encoding="utf-8") as f:
         json.dump(options, f, indent=2)
-    print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g} (warm-up {train['warmup_steps']} steps), "
-          f"up to {left} more epochs")
+    print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g}, warmed up over "
+          f"{train['warmup_steps']} steps, up to {left} more epochs")
 
 
 if __name__ == "__main__":
