@@ -145,7 +145,7 @@ def test_warmup_raises_the_rate_linearly_across_epochs_then_holds_it(mnist_lines
     assert [h["learning_rate"] for h in state.history] == [pytest.approx(base)] * 2  # the target, as logged
 
 
-def test_warmup_fraction_without_warmup_is_one():
+def test_warmup_fraction_rises_to_one_and_is_one_without_warmup():
     assert warmup_fraction(0, 0) == 1.0
     assert warmup_fraction(0, 4) == 0.25 and warmup_fraction(3, 4) == 1.0 and warmup_fraction(9, 4) == 1.0
 
