@@ -4,6 +4,7 @@ Synthetic voices are clean, dry and full-band; real recordings are not. :func:`a
 runs a copy of the waveform through the chain a real recording goes through, in that order::
 
     speaker   speed (cached factor or on the fly), pitch without tempo, tempo without pitch
+    take      silence before and after the speech (a real take starts and stops around it)
     room      reverberation: a synthetic room impulse response (RT60, direct-to-reverberant ratio)
     noise     other talkers (babble) and white / pink / brown noise, each at a random SNR
     channel   random equalisation (microphone, loudspeaker), telephone band + 8 kHz + mu-law
@@ -41,10 +42,10 @@ TELEPHONE_RATE = 8000
 # Returns the waveform of a random other training utterance, at the same sample rate.
 OtherSpeech = Callable[[np.random.Generator], np.ndarray]
 
-_RANGES = ("pitch_semitones", "tempo", "vtlp_alpha", "reverb_rt60", "reverb_drr_db", "babble_snr_db",
-           "eq_gain_db", "telephone_band", "clip_fraction")
-_PROBS = ("pitch_prob", "tempo_prob", "vtlp_prob", "reverb_prob", "babble_prob", "noise_prob", "eq_prob",
-          "telephone_prob", "mulaw_prob", "gain_prob", "clip_prob")
+_RANGES = ("pitch_semitones", "tempo", "pad_seconds", "vtlp_alpha", "reverb_rt60", "reverb_drr_db",
+           "babble_snr_db", "eq_gain_db", "telephone_band", "clip_fraction")
+_PROBS = ("pitch_prob", "tempo_prob", "pad_prob", "vtlp_prob", "reverb_prob", "babble_prob", "noise_prob",
+          "eq_prob", "telephone_prob", "mulaw_prob", "gain_prob", "clip_prob")
 
 
 @dataclass
@@ -70,6 +71,10 @@ class AudioAugmentConfig(JsonConfig):
     tempo: tuple[float, float] = (0.9, 1.1)  # speaking-rate factor (>1 faster), pitch kept
     vtlp_prob: float = 0.0
     vtlp_alpha: tuple[float, float] = (0.9, 1.1)  # frequency warp; >1 moves formants up (shorter tract)
+    # take: synthetic speech is cut tight, real recordings are not; without this a model has never
+    # heard the pause before a word and writes letters into its room tone
+    pad_prob: float = 0.0
+    pad_seconds: tuple[float, float] = (0.0, 1.0)  # silence before, and independently after, the speech
     # room
     reverb_prob: float = 0.0
     reverb_rt60: tuple[float, float] = (0.1, 0.8)  # seconds for the reverberation to decay by 60 dB
@@ -97,8 +102,8 @@ class AudioAugmentConfig(JsonConfig):
         """Whether :func:`augment_waveform` has anything to do (then features are redrawn each epoch)."""
         return bool((self.gain_db is not None and self.gain_prob > 0)
                     or (self.noise_snr_db is not None and self.noise_prob > 0)
-                    or max(self.pitch_prob, self.tempo_prob, self.reverb_prob, self.babble_prob, self.eq_prob,
-                           self.telephone_prob, self.clip_prob) > 0)
+                    or max(self.pitch_prob, self.tempo_prob, self.pad_prob, self.reverb_prob, self.babble_prob,
+                           self.eq_prob, self.telephone_prob, self.clip_prob) > 0)
 
     def duration_factors(self) -> tuple[float, float]:
         """(shortest, longest) duration of an augmented utterance, relative to the original."""
@@ -106,6 +111,11 @@ class AudioAugmentConfig(JsonConfig):
         if self.tempo_prob > 0:
             fast, slow = fast * max(1.0, self.tempo[1]), slow * min(1.0, self.tempo[0])
         return 1.0 / fast, 1.0 / slow
+
+    @property
+    def max_padding(self) -> float:
+        """Seconds of silence the take effect can add to an utterance, both sides together."""
+        return 2 * self.pad_seconds[1] if self.pad_prob > 0 else 0.0
 
     def __post_init__(self) -> None:
         self.speeds = tuple(float(s) for s in self.speeds)
@@ -124,6 +134,8 @@ class AudioAugmentConfig(JsonConfig):
         for name in ("tempo", "vtlp_alpha", "reverb_rt60", "clip_fraction", "babble_talkers"):
             if getattr(self, name)[0] <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.pad_seconds[0] < 0:
+            raise ValueError(f"pad_seconds must be >= 0, got {self.pad_seconds}")
         if not 0 < self.telephone_band[0] < self.telephone_band[1] < TELEPHONE_RATE / 2:
             raise ValueError(f"telephone_band must lie in (0, {TELEPHONE_RATE // 2}) Hz, got {self.telephone_band}")
         if not self.noise_colours or set(self.noise_colours) - set(NOISE_COLOURS):
@@ -149,6 +161,7 @@ PRESETS: dict[str, dict] = {
         "time_masks": 2, "time_mask_frac": 0.05, "freq_masks": 2, "freq_mask_width": 10,
         "pitch_prob": 0.3, "pitch_semitones": [-3.0, 3.0],
         "tempo_prob": 0.3, "tempo": [0.85, 1.15],
+        "pad_prob": 0.5, "pad_seconds": [0.0, 1.2],
         "vtlp_prob": 0.5, "vtlp_alpha": [0.9, 1.1],
         "reverb_prob": 0.4, "reverb_rt60": [0.1, 0.8], "reverb_drr_db": [-3.0, 15.0],
         "babble_prob": 0.2, "babble_snr_db": [5.0, 25.0], "babble_talkers": [1, 3],
@@ -433,12 +446,15 @@ def augment_waveform(waveform: np.ndarray, rng: np.random.Generator, config: Aud
 
     ``speed`` is the speed-perturbation factor the caller drew from ``config.speeds`` (1.0 when
     it cached the speed variants itself); ``others`` supplies other utterances for babble. The
-    length changes with speed and tempo only. The result is float32 in [-1, 1] (clipped, as a
+    length changes with speed, tempo and the take's silences only. The result is float32 in [-1, 1] (clipped, as a
     real recording would be).
     """
     c = config
     y = np.asarray(waveform, dtype=np.float32)
     y = _speaker(y, rng, c, sample_rate, speed)
+    if _chance(rng, c.pad_prob) and len(y):
+        lead, trail = np.round(rng.uniform(*c.pad_seconds, size=2) * sample_rate).astype(int)
+        y = np.pad(y, (lead, trail))
     if _chance(rng, c.reverb_prob):
         rir = room_impulse_response(rng, sample_rate, rng.uniform(*c.reverb_rt60), rng.uniform(*c.reverb_drr_db))
         y = reverberate(y, rir)

@@ -16,6 +16,7 @@ under a budget of padded frames per batch (``max_frames``), then shuffled as who
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections import deque
@@ -233,8 +234,9 @@ class FeatureDataset:
             rng = rng or np.random.default_rng()
             lengths = lengths * rng.uniform(0.9, 1.1, size=len(lengths))
         order = np.argsort(lengths, kind="stable")
-        # speed perturbation lengthens a sample by up to 1/min(speed): budget for the longest variant
-        padded = np.ceil(self.lengths() * self._stretch()).astype(np.int64)
+        # speed perturbation lengthens a sample by up to 1/min(speed), a take's silences by a fixed
+        # time: budget for the longest variant
+        padded = np.ceil(self.lengths() * self._stretch()).astype(np.int64) + self._added_frames()
         batches = [np.array(group) for group in group_by_length(order, padded, max_frames, max_batch)]
         if shuffle:
             rng.shuffle(batches)
@@ -251,6 +253,12 @@ class FeatureDataset:
             # 10% more for shear and rotation, which widen the ink's bounding box
             return self.augment.scale_x[1] / self.augment.scale_y[0] * 1.1
         return 1.0
+
+    def _added_frames(self) -> int:
+        """Frames an augmented sample can gain whatever its length (audio: the take's silences)."""
+        if isinstance(self.augment, AudioAugmentConfig):
+            return math.ceil(self.augment.max_padding / self.extractor.config.frame_step)
+        return 0
 
     def make_batch(self, indices: np.ndarray, rng: np.random.Generator | None = None) -> Batch:
         frames = [self.features(int(i), rng) for i in indices]

@@ -24,7 +24,7 @@ from data_prep.augment_audio import (
 )
 
 SR = 16000
-PROBS = ("pitch_prob", "tempo_prob", "vtlp_prob", "reverb_prob", "babble_prob", "eq_prob", "telephone_prob",
+PROBS = ("pitch_prob", "tempo_prob", "pad_prob", "vtlp_prob", "reverb_prob", "babble_prob", "eq_prob", "telephone_prob",
          "clip_prob")
 
 
@@ -105,6 +105,14 @@ def test_duration_factors():
     assert only(tempo_prob=0.5, tempo=(0.8, 1.25)).duration_factors() == pytest.approx((0.8, 1.25))
 
 
+def test_max_padding():
+    assert AudioAugmentConfig().max_padding == 0.0  # off by default
+    assert AudioAugmentConfig(pad_seconds=(0.5, 3.0)).max_padding == 0.0
+    assert only(pad_prob=0.5, pad_seconds=(0.2, 1.2)).max_padding == pytest.approx(2.4)
+    with pytest.raises(ValueError, match="pad_seconds"):
+        AudioAugmentConfig(pad_seconds=(-0.1, 1.0))
+
+
 # -- defaults and seeding --------------------------------------------------------------------------
 
 
@@ -155,14 +163,42 @@ def test_everything_on_is_seeded_and_bounded():
         np.testing.assert_array_equal(a, b)
         assert a.dtype == np.float32 and np.all(np.isfinite(a)) and np.abs(a).max() <= 1.0
     assert len({a.tobytes() for a in first}) == len(first)
-    # length follows speed and tempo only: 1 / (speed * tempo)
+    # length follows speed and tempo, 1 / (speed * tempo), plus the take's silences
     for y in first:
-        assert len(x) / (1.1 * 1.15) - 2 <= len(y) <= len(x) / (1.1 * 0.85) + 2
+        assert len(x) / (1.1 * 1.15) - 2 <= len(y) <= len(x) / (1.1 * 0.85) + config.max_padding * SR + 2
     frames = np.random.default_rng(0).standard_normal((120, 80)).astype(np.float32)
     band = mel_band_hz(80, 20.0, 8000.0)
     warped = [augment_frames(frames, np.random.default_rng(s), config, band) for s in (1, 1, 2)]
     np.testing.assert_array_equal(warped[0], warped[1])
     assert not np.array_equal(warped[0], warped[2])
+
+
+# -- take ------------------------------------------------------------------------------------------
+
+
+def test_take_surrounds_the_speech_with_silence():
+    x = 0.1 + 0.2 * tone(seconds=0.5)  # no sample is zero, so the first nonzero one starts it
+    config = only(pad_prob=1.0, pad_seconds=(0.1, 0.6))
+    leads, trails = set(), set()
+    for seed in range(8):
+        y = run(x, config, seed=seed)
+        lead = int(np.flatnonzero(y)[0])
+        trail = len(y) - len(x) - lead
+        assert 0.1 * SR <= lead <= 0.6 * SR and 0.1 * SR <= trail <= 0.6 * SR
+        np.testing.assert_array_equal(y[lead:lead + len(x)], x)  # the speech itself is untouched
+        assert not y[:lead].any() and not y[lead + len(x):].any()
+        leads.add(lead), trails.add(trail)
+    assert len(leads) > 4 and len(trails) > 4 and leads != trails  # drawn per side, per utterance
+
+
+def test_noise_and_room_fill_the_silences():
+    x = tone(seconds=0.5)
+    config = only(pad_prob=1.0, pad_seconds=(0.3, 0.3), reverb_prob=1.0, noise_snr_db=(20.0, 20.0))
+    y = run(x, config)
+    pad = int(0.3 * SR)
+    assert len(y) == len(x) + 2 * pad
+    # a real take's pauses hold room tone and the echo of the speech, not digital zeros
+    assert np.all(np.abs(y[:pad]) > 0) and np.mean(y[-pad:] ** 2) > np.mean(y[:pad] ** 2)
 
 
 # -- speaker ---------------------------------------------------------------------------------------

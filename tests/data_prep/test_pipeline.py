@@ -285,6 +285,25 @@ def test_audio_speed_perturbation_gives_variant_lengths(wav_entries):
             assert len(batch.indices) == 1 or batch.features.shape[0] * batch.features.shape[1] <= budget
 
 
+def test_take_silences_lengthen_samples_within_the_budget(wav_entries):
+    entries, _ = wav_entries
+    extractor = make_extractor(tiny_audio_features())
+    config = AudioAugmentConfig(speeds=(1.0,), time_masks=0, freq_masks=0, pad_prob=1.0, pad_seconds=(0.25, 0.25))
+    ds = FeatureDataset(entries, extractor, encode, augment=config, progress=False)
+    added = round(0.5 / extractor.config.frame_step)
+    assert ds._added_frames() == added
+    rng = np.random.default_rng(0)
+    for i in range(len(ds)):
+        assert len(ds.features(i, rng)) == ds.items[i].length + added
+    # budget: two of the longest with their silences fit exactly, so batches are pairs at most
+    budget = 2 * (int(ds.lengths().max()) + added)
+    sizes = []
+    for batch in ds.batches(max_frames=budget, max_batch=8, shuffle=True, seed=1, augment=True):
+        assert batch.features.shape[0] * batch.features.shape[1] <= budget
+        sizes.append(len(batch.indices))
+    assert max(sizes) == 2
+
+
 def test_spec_augment_masks_only_when_augmenting(wav_entries):
     entries, _ = wav_entries
     config = AudioAugmentConfig(speeds=(1.0,), time_masks=2, freq_masks=2, freq_mask_width=4)
@@ -483,9 +502,10 @@ def test_robust_preset_batches(wav_entries):
             assert len(batch.indices) == 1 or batch.features.shape[0] * batch.features.shape[1] <= budget
             lengths.update(zip(batch.indices.tolist(), batch.lengths.tolist()))
     low, high = config.duration_factors()
-    for index, item in enumerate(ds.items):  # tempo and speed change the lengths, within their factors
+    added = ds._added_frames()  # the take's silences, beside tempo and speed within their factors
+    for index, item in enumerate(ds.items):
         drawn = [n for i, n in lengths if i == index]
-        assert item.length * low - 2 <= min(drawn) and max(drawn) <= item.length * high + 2
+        assert item.length * low - 2 <= min(drawn) and max(drawn) <= item.length * high + added + 2
         assert item.shortest <= min(drawn) + 1  # what drop_if sees is a lower bound, within a frame
     first = [b.features for b in ds.batches(max_frames=budget, max_batch=8, seed=9, augment=True)]
     second = [b.features for b in ds.batches(max_frames=budget, max_batch=8, seed=9, augment=True)]
