@@ -168,7 +168,9 @@ def finetune(base: str | os.PathLike | Bundle, train_manifest: str | os.PathLike
         if started_with != config:
             log(f"resuming with the run's own settings {started_with.to_dict()} (not {config.to_dict()})")
         config, alphabet = started_with, Alphabet.from_dict(saved["alphabet"])
-        provenance = {**provenance, "train_config": train_config.to_dict()}
+        # what this session trains with, as `recognizer train` records it on resuming
+        provenance = {**provenance, "train_config": train_config.to_dict(),
+                      "augment": augment_config.to_dict() if augment_config else None}
     else:
         alphabet = base.alphabet.adapted_to([e.text for e in train_entries], keep=config.keep_alphabet)
         provenance = {

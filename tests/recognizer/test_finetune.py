@@ -300,13 +300,17 @@ def test_resume_continues_with_the_runs_own_alphabet_and_frozen_layers(conv_bund
     with pytest.raises(FileExistsError, match="resume it"):
         finetune(conv_bundle, train, dev, out, augment=None, progress=False, log=lambda m: None)
     messages: list[str] = []
+    augment = ImageAugmentConfig(stage="normalised")  # resumed with augmentation, started without
     bundle = finetune(conv_bundle, train, dev, out, FinetuneConfig(keep_alphabet=True),
-                      train_options={**TINY_TRAIN, "epochs": 2}, augment=None, resume=True, progress=False,
+                      train_options={**TINY_TRAIN, "epochs": 2}, augment=augment, resume=True, progress=False,
                       log=messages.append)
     assert any("resumed after epoch 1" in m for m in messages), messages
     assert any("resuming with the run's own settings" in m for m in messages), messages
     assert [h["epoch"] for h in bundle.training["history"]] == [0, 1, 2]
     assert bundle.training["finetune"]["freeze"] == "frontend"
+    # the provenance says what the resumed epochs trained with
+    assert ImageAugmentConfig.from_dict(bundle.training["augment"]) == augment
+    assert bundle.training["train_config"]["epochs"] == 2
     base, after = load(conv_bundle), _last_epoch(out)
     for old, new in zip(_weights(base.model, "conv_"), _weights(after.model, "conv_"), strict=True):
         np.testing.assert_array_equal(old, new)  # still frozen after the resumed epoch
