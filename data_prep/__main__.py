@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "synth-speech": "data_prep.synth_speech",
     "synth-lines": "data_prep.synth_lines",
     "merge": "data_prep.merge_manifests",
+    "pad-takes": "data_prep.pad_takes",
     "import": "data_prep.import_cmd",
 }
 
