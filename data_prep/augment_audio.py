@@ -446,8 +446,8 @@ def augment_waveform(waveform: np.ndarray, rng: np.random.Generator, config: Aud
 
     ``speed`` is the speed-perturbation factor the caller drew from ``config.speeds`` (1.0 when
     it cached the speed variants itself); ``others`` supplies other utterances for babble. The
-    length changes with speed, tempo and the take's silences only. The result is float32 in [-1, 1] (clipped, as a
-    real recording would be).
+    length changes with speed, tempo and the take's silences only. The result is float32 in
+    [-1, 1] (clipped, as a real recording would be).
     """
     c = config
     y = np.asarray(waveform, dtype=np.float32)
