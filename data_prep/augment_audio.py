@@ -342,11 +342,16 @@ def mix_at_snr(y: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     Power is over the whole utterance, pauses included, so the SNR during speech is somewhat
     higher than the nominal one for utterances with long silences.
     """
+    scale = snr_gain(y, noise, snr_db)
+    return (y + np.float32(scale) * noise).astype(np.float32, copy=False) if scale else y
+
+
+def snr_gain(y: np.ndarray, noise: np.ndarray, snr_db: float) -> float:
+    """``k`` with power(y) / power(k * noise) = ``snr_db``; 0.0 when either is silent."""
     signal_power, noise_power = _power(y), _power(noise)
     if signal_power == 0 or noise_power == 0:
-        return y
-    scale = math.sqrt(signal_power / (noise_power * 10.0 ** (snr_db / 10.0)))
-    return (y + np.float32(scale) * noise).astype(np.float32, copy=False)
+        return 0.0
+    return math.sqrt(signal_power / (noise_power * 10.0 ** (snr_db / 10.0)))
 
 
 def babble(rng: np.random.Generator, n: int, others: OtherSpeech, talkers: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from data_prep.audio import load_audio, save_audio
-from data_prep.augment_audio import coloured_noise
+from data_prep.augment_audio import coloured_noise, snr_gain
 from data_prep.errors import InputError
 from data_prep.manifest import read_manifest, write_manifest
 
@@ -34,11 +34,7 @@ def pad_take(speech: np.ndarray, rng: np.random.Generator, seconds: float, snr_d
     pad = round(seconds * sample_rate)
     take = np.pad(np.asarray(speech, dtype=np.float32), pad)
     tone = coloured_noise(rng, len(take), colour)
-    speech_power = float(np.mean(np.square(speech, dtype=np.float64)))
-    noise_power = float(np.mean(np.square(tone, dtype=np.float64)))
-    if speech_power > 0 and noise_power > 0:
-        take += np.float32(np.sqrt(speech_power / (noise_power * 10.0 ** (snr_db / 10.0)))) * tone
-    return take
+    return take + np.float32(snr_gain(speech, tone, snr_db)) * tone
 
 
 def pad_manifest(manifest: str | Path, out: str | Path, seconds: float = 1.5, snr_db: float = 30.0,
