@@ -117,3 +117,23 @@ def test_labels_that_cannot_fit_their_input_get_infinite_loss_and_no_gradient():
     assert np.isfinite(losses[1])
     assert np.all(np.isfinite(grad))
     assert np.abs(grad[0]).sum() == 0 and np.abs(grad[2]).sum() == 0 and np.abs(grad[1]).sum() > 0
+
+
+def test_an_empty_label_costs_the_all_blank_path_and_trains_towards_blank():
+    """TF's op raises for an empty label; a clip with nothing to transcribe must train instead."""
+    rng = np.random.default_rng(2)
+    x = tf.Variable(rng.standard_normal((3, 5, 4)).astype(np.float32))
+    labels = tf.constant([[0, 0], [2, 3], [0, 0]])
+    lengths = tf.constant([5, 5, 3])
+    with tf.GradientTape() as tape:
+        log_probs = tf.nn.log_softmax(x)
+        losses = ctc_loss(log_probs, lengths, labels, tf.constant([0, 2, 0]))
+        loss = tf.reduce_sum(losses)
+    lp = log_probs.numpy().astype(np.float64)
+    expected_empty = [brute_force_nll(lp[b, : int(lengths[b])], []) for b in (0, 2)]
+    np.testing.assert_allclose(losses.numpy()[[0, 2]], expected_empty, rtol=1e-5)
+    np.testing.assert_allclose(losses.numpy()[1], brute_force_nll(lp[1], [2, 3]), rtol=1e-5)
+    grad = tape.gradient(loss, x).numpy()
+    assert np.all(np.isfinite(grad))
+    assert np.all(grad[0, :, 0] < 0) and np.all(grad[0, :, 1:] > 0)  # descent raises blank, lowers the rest
+    assert not grad[2, 3:].any()  # frames past the input's length get no gradient
