@@ -341,7 +341,7 @@ def _check_samples(entries: list[Entry], info: ModelInfo | None, extractor, repo
     n = report.examples
     missing = report.issue("missing", "missing files", SKIP)
     unreadable = report.issue("unreadable", "unreadable files", SKIP)
-    empty = report.issue("empty", "empty transcripts", SKIP)
+    empty = report.issue("empty", "empty transcripts (kept only with train.keep_empty)", SKIP)
     too_long = report.issue("ctc", "transcripts too long for their input under CTC", SKIP, "too long for CTC")
     maybe_long = report.issue("ctc_estimate", f"transcripts over {DEFAULT_LABELS_PER_SECOND:g} characters per "
                               "second (too long for CTC with the default recipe)", WARNING)

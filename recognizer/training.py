@@ -65,6 +65,10 @@ class TrainConfig(JsonConfig):
     # full-rate steps in every direction at once: Adam's first update is lr x sign(gradient).
     warmup_steps: int = 0
     min_delta: float = 1e-4  # a dev CER improvement smaller than this does not count
+    # train on rows whose transcript is empty, as examples of nothing to write (non-speech clips,
+    # `python -m data_prep nonspeech`); off, they are skipped: in a real dataset an empty
+    # transcript is more often a labelling slip than a statement that nothing was said
+    keep_empty: bool = False
     keep_checkpoints: int = 2
     seed: int = 0
     log_every: int = 20  # steps between TensorBoard loss points
@@ -110,8 +114,8 @@ class Trainer:
 
         def encode(text: str) -> list[int]:
             ids = bundle.alphabet.encode(text)
-            if not ids:
-                raise ValueError("empty transcript")
+            if not ids and not config.keep_empty:  # (characters outside the alphabet raise in encode)
+                raise ValueError("empty transcript (train.keep_empty is off)")
             return ids
 
         self.train_set = FeatureDataset(train, extractor, encode, augment=augment, progress=progress,

@@ -170,6 +170,29 @@ def test_bad_samples_are_skipped_and_counted(mnist_lines, tmp_path):
     assert any("training on 40 samples (3 skipped)" in m for m in messages)
 
 
+@needs_mnist
+@pytest.mark.parametrize("keep_empty", [False, True])
+def test_empty_transcripts_are_skipped_unless_kept(mnist_lines, tmp_path, keep_empty):
+    """Blank paper (or non-speech) with an empty transcript: skipped by default, a lesson in
+    writing nothing with ``keep_empty``."""
+    from PIL import Image
+
+    rows = [{"path": e.path, "text": e.text} for e in read_manifest(mnist_lines / "train.tsv")[:40]]
+    for i in range(3):
+        Image.fromarray(np.full((28, 60 + 30 * i), 230, np.uint8)).save(tmp_path / f"blank{i}.png")
+        rows.append({"path": str(tmp_path / f"blank{i}.png"), "text": " " * i})
+    write_manifest(tmp_path / "train.tsv", rows)
+    messages = []
+    recipe = Recipe.from_dict({**SMALL, "train": {**SMALL["train"], "epochs": 1, "keep_empty": keep_empty}})
+    bundle = train(recipe, tmp_path / "train.tsv", mnist_lines / "dev.tsv", tmp_path / "run", progress=False,
+                   log=messages.append)
+    empty = [m for m in messages if m.startswith("skipped") and "empty transcript (train.keep_empty is off)" in m]
+    assert len(empty) == (0 if keep_empty else 3)
+    assert any(f"training on {43 if keep_empty else 40} samples ({0 if keep_empty else 3} skipped)" in m
+               for m in messages)
+    assert np.isfinite(bundle.training["history"][0]["train_loss"])
+
+
 def test_ctc_frames_needed_counts_a_blank_between_repeats():
     assert ctc_frames_needed(np.array([], dtype=np.int32)) == 0
     assert ctc_frames_needed(np.array([3, 4, 5])) == 3
