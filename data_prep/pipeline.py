@@ -20,7 +20,7 @@ import math
 import os
 import sys
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from typing import Callable, Iterator, Sequence
 
@@ -82,6 +82,7 @@ class FeatureDataset:
         # raw signals are kept where augmentation must act before feature extraction
         self._raw = self._keep_images or self._keep_waves
         self._band_hz = None
+        self._without_babble = replace(augment, babble_prob=0.0) if isinstance(augment, AudioAugmentConfig) else None
         if isinstance(augment, AudioAugmentConfig) and augment.vtlp_prob > 0:
             c = extractor.config
             self._band_hz = mel_band_hz(c.n_mels, c.fmin, c.nyquist_fmax)
@@ -189,7 +190,9 @@ class FeatureDataset:
             speeds = self.augment.speeds
             choice = int(rng.integers(len(speeds)))
             if self._raw:
-                waveform = augment_waveform(self._signal(item), rng, self.augment,
+                # a clip with nothing to transcribe gets no babble: it would be speech left unwritten
+                config = self.augment if len(item.labels) else self._without_babble
+                waveform = augment_waveform(self._signal(item), rng, config,
                                             sample_rate=self.extractor.config.sample_rate, speed=speeds[choice],
                                             others=self.other_speech(index))
                 frames = self.extractor.extract(waveform).frames

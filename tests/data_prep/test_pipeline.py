@@ -486,6 +486,20 @@ def test_babble_on_gives_batches_that_differ_from_clean(tmp_path):
             assert np.abs(batch.features[row, :n] - clean).mean() > 0.1
 
 
+def test_a_clip_with_nothing_to_transcribe_gets_no_babble(tmp_path):
+    """Babble over an empty transcript would teach the model to leave speech unwritten."""
+    entries = [Entry(str(write_sine(tmp_path / f"{i}.wav", 0.5, 300.0 + 150 * i)), text)
+               for i, text in enumerate(["", "ab", "ba"])]
+    extractor = make_extractor(tiny_audio_features())
+    config = AudioAugmentConfig(speeds=(1.0,), time_masks=0, freq_masks=0, babble_prob=1.0, babble_snr_db=(0, 5))
+    ds = FeatureDataset(entries, extractor, encode, augment=config, progress=False)
+    assert ds._raw and ds.augment.babble_prob == 1.0
+    rng = np.random.default_rng(0)
+    for i in range(len(ds)):
+        change = np.abs(ds.features(i, rng) - ds.sequence(i).frames).mean()
+        assert (change == 0.0) if i == 0 else (change > 0.1), (i, change)
+
+
 def test_robust_preset_batches(wav_entries):
     from data_prep.augment_audio import PRESETS
 
