@@ -2,6 +2,7 @@
 broken down by any manifest column (speaker, voice, font, kind of text)."""
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,11 +34,11 @@ class Report:
     def to_dict(self, worst: int = 20) -> dict[str, Any]:
         return {
             "manifest": self.manifest, "model": self.model, "decoder": self.decoder,
-            "cer": round(self.cer.rate, 6), "cer_errors": self.cer.errors, "cer_length": self.cer.length,
-            "wer": round(self.wer.rate, 6), "wer_errors": self.wer.errors, "wer_length": self.wer.length,
+            "cer": _json_rate(self.cer), "cer_errors": self.cer.errors, "cer_length": self.cer.length,
+            "wer": _json_rate(self.wer), "wer_errors": self.wer.errors, "wer_length": self.wer.length,
             "samples": len(self.samples), "failed": self.failed, "unknown_chars": self.unknown_chars,
-            "by": {column: {value: {"samples": count, "cer": round(c.rate, 6), "cer_errors": c.errors,
-                                    "cer_length": c.length, "wer": round(w.rate, 6),
+            "by": {column: {value: {"samples": count, "cer": _json_rate(c), "cer_errors": c.errors,
+                                    "cer_length": c.length, "wer": _json_rate(w),
                                     "wer_errors": w.errors, "wer_length": w.length}
                             for value, (count, c, w) in self.by(column).items()}
                    for column in self.columns},
@@ -57,6 +58,12 @@ class Report:
             group[1] += ErrorRate(s["cer_errors"], s["cer_length"])
             group[2] += ErrorRate(s["wer_errors"], s["wer_length"])
         return {value: tuple(groups[value]) for value in sorted(groups)}
+
+
+def _json_rate(rate: ErrorRate) -> float | None:
+    """The rate for a JSON report: null where it is undefined (errors over no reference, e.g.
+    words written into non-speech), which JSON cannot write as infinity; the counts stay."""
+    return round(rate.rate, 6) if math.isfinite(rate.rate) else None
 
 
 def evaluate(recognizer: Recognizer, manifest: str | os.PathLike, progress: bool = False,

@@ -135,6 +135,19 @@ def test_to_dict_with_everything_failed_is_still_serialisable(tmp_path):
     assert data["cer"] == 0.0 and data["samples"] == 0 and data["worst"] == []
 
 
+def test_words_written_over_empty_references_are_counted_with_a_null_rate(tmp_path):
+    """Non-speech clips: every character is an insertion; the rate over no reference is
+    undefined, which strict JSON has no number for, so the report says null beside the counts."""
+    rows = [("1.wav", ""), ("2.wav", ""), ("3.wav", "")]
+    report = evaluate(FakeRecognizer({"1.wav": "ab c", "2.wav": "", "3.wav": "d"}, ALPHA),
+                      make_manifest(tmp_path, rows))
+    assert report.cer.rate == float("inf") and report.wer.errors == 3
+    text = json.dumps(report.to_dict(), allow_nan=False)  # raises on Infinity / NaN
+    data = json.loads(text)
+    assert (data["cer"], data["cer_errors"], data["cer_length"]) == (None, 5, 0)
+    assert (data["wer"], data["wer_errors"], data["wer_length"]) == (None, 3, 0)
+
+
 def test_worst_limits_and_to_dict_worst_count():
     samples = [{"path": f"{i}.wav", "cer_errors": i % 4} for i in range(30)]
     report = Report("m.tsv", "x", ErrorRate(1, 2), ErrorRate(1, 2), samples)
