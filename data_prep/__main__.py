@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "synth-lines": "data_prep.synth_lines",
     "merge": "data_prep.merge_manifests",
     "pad-takes": "data_prep.pad_takes",
+    "nonspeech": "data_prep.nonspeech",
     "import": "data_prep.import_cmd",
 }
 
