@@ -50,6 +50,8 @@ class ErrorRate:
         return ErrorRate(self.errors + other.errors, self.length + other.length)
 
     def __str__(self) -> str:
+        if self.length == 0 and self.errors:  # a rate would read "inf%": say what happened
+            return f"{self.errors} inserted (no reference)"
         return f"{100 * self.rate:.2f}% ({self.errors}/{self.length})"
 
 

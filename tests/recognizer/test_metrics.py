@@ -54,6 +54,7 @@ def test_zero_total_length():
 def test_error_rate_str_and_add():
     assert str(ErrorRate(12, 374)) == "3.21% (12/374)"
     assert str(ErrorRate(0, 0)) == "0.00% (0/0)"
+    assert str(ErrorRate(7, 0)) == "7 inserted (no reference)"  # words written into non-speech
     assert ErrorRate(1, 2) + ErrorRate(3, 4) == ErrorRate(4, 6)
 
 
