@@ -4,9 +4,10 @@
 expensive to recompute: features (for audio, one copy per speed-perturbation factor; for line
 images augmented after normalisation, the normalised line), or the raw signals where augmentation
 must act before feature extraction: gray line images augmented at the ``"image"`` stage, which are
-distorted and re-normalised each epoch, and waveforms when waveform augmentation (room, noise, channel, ...) is on. Waveforms are
-kept once, as int16, and speed-perturbed on the fly in the same resampling as pitch and tempo:
-20 hours of 16 kHz speech then take 2.3 GB, against 14 GB as float32 for three speed variants.
+distorted and re-normalised each epoch, and waveforms when waveform augmentation (room, noise,
+channel, ...) is on. Waveforms are kept once, as int16, and speed-perturbed on the fly in the same
+resampling as pitch and tempo: 20 hours of 16 kHz speech then take 2.3 GB, against 14 GB as
+float32 for three speed variants.
 Babble mixes in other utterances of the same dataset (:meth:`FeatureDataset.other_speech`).
 Inputs that cannot be read are skipped with a one-line warning each and counted; they never stop
 a run.
