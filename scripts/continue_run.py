@@ -4,12 +4,12 @@
 
 A recipe resumes from ``runs/``, which a new machine does not have. The published bundle holds
 the weights of the epoch it was taken at, so ``recognizer finetune`` can go on from there with the
-recipe's own training options and augmentation, for the epochs left, from the learning rate its
-annealing had reached. Adam's moments start afresh, so the rate warms up over the first
-:data:`WARMUP_STEPS` steps (a fresh Adam's first updates are full-rate in every direction; without
-a warm-up the first continuation spent two epochs recovering). The epoch reached is
-``scores.dev.recipe_epoch`` where a continued bundle was published (:func:`recipe_epoch`), else the
-bundle's best dev epoch.
+recipe's own training options and augmentation, for the epochs left, from the learning rate the
+run had reached (:func:`next_rate`, halvings on plateau included). Adam's moments start afresh, so
+the rate warms up over the first :data:`WARMUP_STEPS` steps (a fresh Adam's first updates are
+full-rate in every direction; without a warm-up the first continuation spent two epochs recovering).
+The epoch reached is ``scores.dev.recipe_epoch`` where a continued bundle was published
+(:func:`recipe_epoch`), else the bundle's best dev epoch.
 """
 import json
 import sys
@@ -23,6 +23,22 @@ def recipe_epoch(scores: dict[str, Any]) -> int:
     """The recipe epoch a bundle's weights were taken at, from its ``scores``."""
     dev = scores["dev"]
     return int(dev.get("recipe_epoch", dev["epoch"]))
+
+
+def next_rate(config: dict[str, Any], train: dict[str, Any]) -> float:
+    """The rate of the epoch after the bundle's: the rate its history records for that epoch, annealed once.
+
+    The recipe's schedule alone (``learning_rate * lr_decay ** epochs``) would forget the halvings on
+    plateau the run went through and restart several times too fast; it is the fallback for a
+    bundle without a history.
+    """
+    epoch = int(config["scores"]["dev"]["epoch"])
+    decay = train.get("lr_decay", 1.0)
+    used = [r["learning_rate"] for r in config.get("training", {}).get("history", [])
+            if r.get("epoch") == epoch and "learning_rate" in r]
+    if not used:
+        return train["learning_rate"] * decay ** recipe_epoch(config["scores"])
+    return used[-1] * decay
 
 
 def continued_epoch(training: dict[str, Any], scores: dict[str, Any]) -> int | None:
@@ -41,7 +57,7 @@ def main(bundle: str, recipe: str, out: str) -> None:
     left = train["epochs"] - done
     if left < 1:
         sys.exit(f"{bundle}: already at epoch {done} of the recipe's {train['epochs']}")
-    rate = train["learning_rate"] * train.get("lr_decay", 1.0) ** done
+    rate = next_rate(config, train)
     train = {"warmup_steps": WARMUP_STEPS, **train, "learning_rate": float(f"{rate:.4g}"), "epochs": left}
     options = {"train": train, "augment": recipe_config["augment"]}
     with open(out, "w", encoding="utf-8") as f:

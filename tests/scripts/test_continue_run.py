@@ -14,11 +14,12 @@ RECIPE = {"train": {"epochs": 40, "learning_rate": 0.001, "lr_decay": 0.92, "pat
           "augment": {"rotate_deg": 0.5}}
 
 
-def continue_options(tmp_path: Path, scores: dict) -> dict:
-    """What ``continue_run.py`` writes for a bundle with these scores and :data:`RECIPE`."""
+def continue_options(tmp_path: Path, scores: dict, history: list[dict] | None = None) -> dict:
+    """What ``continue_run.py`` writes for a bundle with these scores (and training history) and :data:`RECIPE`."""
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    (bundle / "config.json").write_text(json.dumps({"scores": scores}))
+    config = {"scores": scores, **({"training": {"history": history}} if history is not None else {})}
+    (bundle / "config.json").write_text(json.dumps(config))
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps(RECIPE))
     continue_run.main(str(bundle), str(recipe), str(tmp_path / "out.json"))
@@ -53,6 +54,22 @@ def test_published_recipe_epoch_sets_where_the_next_run_starts(tmp_path):
     options = continue_options(tmp_path, {"dev": {"epoch": 3, "recipe_epoch": 19}})
     assert options["train"]["epochs"] == 21
     assert options["train"]["learning_rate"] == pytest.approx(0.001 * 0.92 ** 19, rel=1e-3)
+
+
+def test_the_rate_goes_on_from_the_bundles_own_history_halvings_included(tmp_path):
+    """A run halved on plateau twice trained its best epoch at a quarter of the schedule's rate."""
+    history = [{"epoch": 0, "dev_cer": 0.03},
+               {"epoch": 6, "dev_cer": 0.028, "learning_rate": 2.5e-4},
+               {"epoch": 7, "dev_cer": 0.027, "learning_rate": 4.0e-5},
+               {"epoch": 8, "dev_cer": 0.029, "learning_rate": 3.7e-5}]  # after the best: not the bundle's
+    options = continue_options(tmp_path, {"dev": {"epoch": 7, "recipe_epoch": 23}}, history)
+    assert options["train"]["epochs"] == 17
+    assert options["train"]["learning_rate"] == pytest.approx(4.0e-5 * 0.92, rel=1e-3)
+
+
+def test_a_history_without_the_best_epochs_rate_falls_back_to_the_schedule(tmp_path):
+    options = continue_options(tmp_path, {"dev": {"epoch": 0}}, [{"epoch": 0, "dev_cer": 0.03}])
+    assert options["train"]["learning_rate"] == pytest.approx(0.001)
 
 
 def test_a_finished_schedule_is_refused(tmp_path):
