@@ -16,16 +16,19 @@ recipe_flags() {
   done
 }
 
-# recipe_train PUBLISHED RECIPE OUT TRAIN DEV: train into OUT, resuming the run it holds
+# recipe_train PUBLISHED RECIPE OUT TRAIN DEV: train into OUT, resuming the run it holds. Exit
+# status 1 means the model was trained but some inputs were skipped (listed in the log, e.g. a
+# line too short for its transcript): the recipe goes on to score it; any other failure stops it.
 recipe_train() {
-  local published=$1 recipe=$2 out=$3 train=$4 dev=$5 resume=()
+  local published=$1 recipe=$2 out=$3 train=$4 dev=$5 resume=() status=0
   [ -f "$out/checkpoints/latest" ] && resume=(--resume)
   if [ "$continue" = 1 ]; then
     mkdir -p "$out"
     [ -f "$out/continue.json" ] || .venv/bin/python scripts/continue_run.py "$published" "$recipe" "$out/continue.json"
     .venv/bin/recognizer finetune --model "$published" --config "$out/continue.json" --name "$(basename "$published")" \
-      --train "$train" --dev "$dev" --out "$out" "${resume[@]}"
+      --train "$train" --dev "$dev" --out "$out" "${resume[@]}" || status=$?
   else
-    .venv/bin/recognizer train --config "$recipe" --train "$train" --dev "$dev" --out "$out" "${resume[@]}"
+    .venv/bin/recognizer train --config "$recipe" --train "$train" --dev "$dev" --out "$out" "${resume[@]}" || status=$?
   fi
+  [ "$status" -le 1 ] || exit "$status"
 }
