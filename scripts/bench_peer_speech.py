@@ -75,43 +75,24 @@ def run_peer(python: Path, paths: list[str]) -> tuple[list[str], float]:
     return result["texts"], result["seconds"]
 
 
-def score(references: list[str], hypotheses: list[str]) -> dict:
-    from recognizer.metrics import cer, wer
-
-    refs, hyps = [normalise(r) for r in references], [normalise(h) for h in hypotheses]
-    return {"cer": cer(refs, hyps).rate, "wer": wer(refs, hyps).rate}
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sets", nargs="*", default=list(DEFAULT_SETS), metavar="NAME=MANIFEST")
-    ap.add_argument("--model", default="speech-en")
-    ap.add_argument("--greedy", action="store_true", help="decode ours greedily, without its language model")
-    ap.add_argument("--limit", type=int, help="only the first N utterances of each manifest")
+    from peer_bench import manifest_sets, our_recognizer, parser, score
+    from peer_venv import peer_python
+
+    ap = parser(__doc__, DEFAULT_SETS, "speech-en", "utterances")
     ap.add_argument("--venv", type=Path, default=DEFAULT_VENV)
-    ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--pocketsphinx-worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.pocketsphinx_worker:
         pocketsphinx_worker(args.pocketsphinx_worker)
         return 0
-    sys.path.insert(0, str(ROOT))
-    from data_prep.manifest import read_manifest
-    from peer_venv import peer_python
-    from recognizer.bundle import load as load_bundle
-    from recognizer.inference import Recognizer
-
     peer = peer_python(args.venv, PEER_REQUIREMENT)
-    bundle = load_bundle(args.model)
-    decoding = bundle.decoder_config().override(decoder="greedy" if args.greedy else None)
-    model = Recognizer(bundle, decoder=decoding)
-    print(f"ours: {args.model}, {decoding.decoder} decoding; peer: PocketSphinx 5.1.1 (en-us acoustic model, en-us.lm.bin, cmudict)")
+    model, decoder = our_recognizer(args.model, args.greedy)
+    print(f"ours: {args.model}, {decoder} decoding; peer: PocketSphinx 5.1.1 (en-us acoustic model, en-us.lm.bin, cmudict)")
     print(f"{'set':16s} {'utts':>5s} {'minutes':>7s} | {'ours CER':>8s} {'WER':>7s} {'RTF':>6s} | "
           f"{'peer CER':>8s} {'WER':>7s} {'RTF':>6s}")
     rows = []
-    for item in args.sets:
-        name, manifest = item.split("=", 1)
-        entries = read_manifest(ROOT / manifest)[: args.limit]
+    for name, manifest, entries in manifest_sets(args.sets, args.limit):
         paths, refs = [e.path for e in entries], [e.text for e in entries]
         audio = sum(e.duration or 0.0 for e in entries)
         started = time.perf_counter()
@@ -119,8 +100,8 @@ def main(argv=None) -> int:
         ours_s = time.perf_counter() - started
         peer_texts, peer_s = run_peer(peer, paths)
         row = {"set": name, "manifest": manifest, "utterances": len(entries), "audio_seconds": audio,
-               "ours": {**score(refs, ours), "rtf": ours_s / audio},
-               "peer": {**score(refs, peer_texts), "rtf": peer_s / audio}}
+               "ours": {**score(refs, ours, normalise), "rtf": ours_s / audio},
+               "peer": {**score(refs, peer_texts, normalise), "rtf": peer_s / audio}}
         rows.append(row)
         o, p = row["ours"], row["peer"]
         print(f"{name:16s} {len(entries):5d} {audio / 60:7.1f} | {o['cer']:8.2%} {o['wer']:7.2%} {o['rtf']:6.3f} | "
