@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package and data_prep, for both benchmarks and what they import later
 
 
 def parser(doc: str, default_sets: Sequence[str], model: str, unit: str) -> argparse.ArgumentParser:
@@ -27,7 +28,6 @@ def parser(doc: str, default_sets: Sequence[str], model: str, unit: str) -> argp
 
 def our_recognizer(model: str, greedy: bool):
     """``(Recognizer, decoder name)``: the bundle's own decoding, or best path with ``greedy``."""
-    sys.path.insert(0, str(ROOT))
     from recognizer.bundle import load as load_bundle
     from recognizer.inference import Recognizer
 
@@ -38,7 +38,6 @@ def our_recognizer(model: str, greedy: bool):
 
 def manifest_sets(items: Sequence[str], limit: int | None):
     """``(name, manifest, entries)`` for each ``NAME=MANIFEST`` (relative to the repository)."""
-    sys.path.insert(0, str(ROOT))
     from data_prep.manifest import read_manifest
 
     for item in items:
