@@ -2,11 +2,13 @@
 
 Character by character, so that spacing, size and baseline can wander as a hand does: each line
 gets its own x-height, letter spacing, word spacing, baseline tilt and wave, and each character a
-small size and position jitter. The ink is then given another pen (stroke width set relative to
-the x-height, fading pressure), the line is slanted, rotated and elastically distorted, and laid on
-paper (tone, shading, grain) with ink of its own tone, then blurred, and saved through JPEG now and
-then. Fragments of the lines above and below (in the same hand) may reach into the crop or touch
-the line, as they do in lines cut from a scanned page.
+small size and position jitter and (where the style asks) a shape of its own: turned, sheared and
+stretched a little about its centre, as no hand writes a letter the same way twice. The ink is then
+given another pen (stroke width set relative to the x-height, fading pressure), the line is
+slanted, rotated and elastically distorted, and laid on paper (tone, shading, grain) with ink of
+its own tone, then blurred, and saved through JPEG now and then. Fragments of the lines above and
+below (in the same hand) may reach into the crop or touch the line, as they do in lines cut from a
+scanned page.
 
 Geometry that augmentation redraws each epoch (:mod:`data_prep.augment_image`) is also drawn
 here, more mildly, so that held-out test lines, which are never augmented, are not cleaner than
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage, special
 
 from data_prep.augment_image import smooth_field
@@ -42,6 +44,9 @@ class RenderStyle:
     wave: tuple[float, float] = (0.0, 0.25)  # baseline wave amplitude
     wave_length: tuple[float, float] = (8.0, 40.0)
     bounce: float = 0.06  # per-character baseline jitter (std)
+    glyph_rotate: float = 0.0  # each character turned by up to this many degrees (0: drawn as the font has it)
+    glyph_shear: float = 0.0  # ... and sheared by up to this (x per unit y)
+    glyph_stretch: float = 0.0  # ... and its width scaled by [1 - s, 1 + s]
     stroke: tuple[float, float] = (0.08, 0.2)  # stroke width
     min_stroke: float = 1.6  # pixels: thinner pens do not survive scanning at these sizes
     fade_prob: float = 0.3
@@ -75,9 +80,46 @@ def _u(rng: np.random.Generator, pair) -> float:
     return float(rng.uniform(pair[0], pair[1]))
 
 
-def _draw_text(draw: ImageDraw.ImageDraw, text: str, font: FontInfo, size: float, x: float, base: float,
+def _varies_glyphs(style: RenderStyle) -> bool:
+    return bool(style.glyph_rotate or style.glyph_shear or style.glyph_stretch)
+
+
+def _draw_glyph(canvas: Image.Image, char: str, glyph: ImageFont.FreeTypeFont, x: float, y: float,
+                rng: np.random.Generator, style: RenderStyle) -> float:
+    """Draw ``char`` with its baseline origin at (x, y), in a shape of its own; returns its advance.
+
+    The glyph is drawn on a tile of its own, mapped by a random rotation, shear and stretch about
+    its ink's centre, and laid on the canvas where it is lighter (ink is 255), so that neighbours
+    that touch keep each other's strokes.
+    """
+    angle = math.radians(float(rng.uniform(-style.glyph_rotate, style.glyph_rotate)))
+    shear = float(rng.uniform(-style.glyph_shear, style.glyph_shear))
+    stretch = 1.0 + float(rng.uniform(-style.glyph_stretch, style.glyph_stretch))
+    left, top, right, bottom = glyph.getbbox(char, anchor="ls")
+    pad = 2 + (bottom - top) // 2  # room for what the mapping moves
+    origin = (pad - left, pad - top)  # the baseline origin, in tile pixels
+    tile = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    ImageDraw.Draw(tile).text(origin, char, font=glyph, fill=255, anchor="ls")
+    cos, sin = math.cos(angle), math.sin(angle)
+    forward = np.array([[cos, -sin], [sin, cos]]) @ np.array([[stretch, shear], [0.0, 1.0]])  # acts on (x, y)
+    inverse = np.linalg.inv(forward)
+    cx, cy = tile.width / 2, tile.height / 2
+    # output pixel p maps back to inverse @ (p - centre) + centre in the tile
+    offset = np.array([cx, cy]) - inverse @ np.array([cx, cy])
+    tile = tile.transform(tile.size, Image.Transform.AFFINE,
+                          (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1]),
+                          resample=Image.Resampling.BILINEAR)
+    # the stretch moves the glyph's right side: shift the tile so its ink starts where the plain glyph's did
+    box = (round(x - origin[0] + (stretch - 1) * (cx - pad)), round(y - origin[1]))
+    box = box + (box[0] + tile.width, box[1] + tile.height)
+    canvas.paste(ImageChops.lighter(canvas.crop(box), tile), box)
+    return glyph.getlength(char) * stretch
+
+
+def _draw_text(canvas: Image.Image, text: str, font: FontInfo, size: float, x: float, base: float,
                rng: np.random.Generator, style: RenderStyle) -> float:
     """Draw ``text`` with its baseline starting at (x, base); returns the x where it ends."""
+    draw = ImageDraw.Draw(canvas)
     xh = font.x_height * size
     tracking = _u(rng, style.tracking) * size
     space = _font(font.path, max(4, round(size))).getlength(" ") * _u(rng, style.word_space)
@@ -92,8 +134,12 @@ def _draw_text(draw: ImageDraw.ImageDraw, text: str, font: FontInfo, size: float
         glyph = _font(font.path, max(4, round(size * (1 + rng.uniform(-style.size_jitter, style.size_jitter)))))
         y = base + tilt * (x - x0) + wave * math.sin(2 * math.pi * (x - x0) / period + phase)
         y += float(rng.normal(0, style.bounce)) * xh
-        draw.text((x, y), char, font=glyph, fill=255, anchor="ls")
-        x += glyph.getlength(char) + tracking + float(rng.uniform(-style.char_jitter, style.char_jitter)) * size
+        if _varies_glyphs(style):
+            advance = _draw_glyph(canvas, char, glyph, x, y, rng, style)
+        else:
+            draw.text((x, y), char, font=glyph, fill=255, anchor="ls")
+            advance = glyph.getlength(char)
+        x += advance + tracking + float(rng.uniform(-style.char_jitter, style.char_jitter)) * size
     return x
 
 
@@ -166,7 +212,7 @@ def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: Rend
     width = int(size * (len(text) + 4) * 1.2 + 8 * xh)
     start = 4 * xh
     main = Image.new("L", (width, height), 0)
-    end = _draw_text(ImageDraw.Draw(main), text, font, size, start, top, rng, s)
+    end = _draw_text(main, text, font, size, start, top, rng, s)
     if end > width - 2 * xh:  # the canvas is sized generously; never let a glyph be cut silently
         raise ValueError(f"{font.key}: {text!r} is too wide for its canvas")
     main_ink = np.asarray(main, dtype=np.float32) / 255.0
@@ -176,7 +222,7 @@ def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: Rend
         for sign in (-1, 1):
             if rng.random() < 0.7:
                 x = start - _u(rng, (0, 6)) * xh
-                _draw_text(ImageDraw.Draw(others), _filler(rng, chars), font, size, x, top + sign * pitch, rng, s)
+                _draw_text(others, _filler(rng, chars), font, size, x, top + sign * pitch, rng, s)
     box = _ink_box(main_ink)
     if box is None:
         raise ValueError(f"{font.key} drew no ink for {text!r}")

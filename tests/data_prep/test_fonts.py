@@ -17,6 +17,7 @@ from data_prep.fonts import (
     check_glyphs,
     font_files,
     inspect_font,
+    partial_coverage,
     survey_fonts,
 )
 from data_prep.line_texts import LINE_CHARS
@@ -92,6 +93,35 @@ def test_a_few_shared_glyphs_are_tolerated_many_are_not():
     assert reason is not None and "share one glyph" in reason
 
 
+def test_partial_coverage_keeps_near_misses_with_what_they_can_draw():
+    notdef = _glyph("\ue000")
+
+    def holes(char):
+        return notdef if char in "@#" else _glyph(char)
+
+    assert partial_coverage(holes, LINE_CHARS, _height) == ("#@", False)  # in the alphabet's order
+
+    def capitals_without_at(char):
+        return notdef if char == "@" else _glyph(char.upper())
+
+    assert partial_coverage(capitals_without_at, LINE_CHARS, lambda c: _height(c.upper())) == ("@", True)
+    # a missing letter or digit, or more than a few symbols, and the font is no use
+    assert partial_coverage(lambda c: notdef if c == "q" else _glyph(c), LINE_CHARS, _height) is None
+    assert partial_coverage(lambda c: notdef if c in "@#$%&*+=/()!?" + '"' else _glyph(c), LINE_CHARS, _height) is None
+    # whatever else is wrong still is
+    assert partial_coverage(lambda c: _glyph("_") if c == " " else _glyph(c), LINE_CHARS, _height) is None
+
+
+def test_a_partial_font_draws_only_what_it_has():
+    from data_prep.fonts import FontInfo
+
+    capitals = FontInfo("x.ttf", "x", "X", "", 0.5, 0.1, "f", capitals_only=True, missing="@")
+    assert capitals.partial and capitals.can_draw("MEET AT 10:30, ROOM 4!")
+    assert not capitals.can_draw("Meet") and not capitals.can_draw("A@B")
+    full = FontInfo("y.ttf", "y", "Y", "", 0.5, 0.1, "g")
+    assert not full.partial and full.can_draw("any text @ all")
+
+
 def test_inspect_measures_a_real_font(tmp_path):
     info = inspect_font(pillow_font_file(tmp_path), LINE_CHARS)
     assert info.key == "Aileron" and info.family == "Aileron"
@@ -131,6 +161,17 @@ def test_an_alphabet_the_font_lacks_drops_it(tmp_path):
 def _installed(name: str) -> Path | None:
     hits = [p for root in FONT_ROOTS for p in Path(root).rglob(name)] if Path(FONT_ROOTS[1]).is_dir() else []
     return hits[0] if hits else None
+
+
+@pytest.mark.parametrize("name, missing", [("TomsonTalks.ttf", '"()&$#+=@'), ("Humor-Sans.ttf", ""),
+                                           ("BecauseWeBuild-Regular.otf", "")])
+def test_installed_capitals_fonts_are_kept_when_partial_fonts_are_asked_for(name, missing):
+    path = _installed(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (scripts/install_synth_tools installs it)")
+    info = inspect_font(path, LINE_CHARS, partial=True)
+    assert info.capitals_only and info.missing == missing
+    assert 0.25 < info.x_height < 0.7  # sized like the other fonts' x-height, from its capitals
 
 
 @pytest.mark.parametrize("name, verdict", [("TomsonTalks.ttf", "no glyph"), ("Humor-Sans.ttf", "capitals only"),

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from data_prep.fonts import inspect_font
 from data_prep.line_texts import LINE_CHARS
-from data_prep.render_line import RenderStyle, _set_stroke, render_line
+from data_prep.render_line import RenderStyle, _draw_glyph, _set_stroke, render_line
 from tests.data_prep.test_fonts import pillow_font_file
 
 QUIET = RenderStyle(neighbour_prob=0.0, fade_prob=0.0, elastic_prob=0.0, blur_prob=0.0, jpeg_prob=0.0,
@@ -61,6 +62,29 @@ def test_neighbouring_lines_reach_into_the_crop(font):
         return sum(bool(_ink(image)[0].any() or _ink(image)[-1].any()) for image in images)
 
     assert touched(1.0) >= 4 and touched(0.0) == 0
+
+
+def test_each_character_can_get_a_shape_of_its_own(font):
+    glyph = ImageFont.truetype(font.path, 60)
+
+    def drawn(style, seed=0):
+        canvas = Image.new("L", (120, 120), 0)
+        advance = _draw_glyph(canvas, "k", glyph, 30, 90, np.random.default_rng(seed), style)
+        return np.asarray(canvas) > 127, advance
+
+    reference = Image.new("L", (120, 120), 0)
+    ImageDraw.Draw(reference).text((30, 90), "k", font=glyph, fill=255, anchor="ls")
+    plain, advance = drawn(QUIET)  # no variation: the font's own glyph, where draw.text puts it
+    np.testing.assert_array_equal(plain, np.asarray(reference) > 127)
+    assert advance == glyph.getlength("k")
+    varied = replace(QUIET, glyph_rotate=10.0, glyph_shear=0.3, glyph_stretch=0.2)
+    shapes = [drawn(varied, seed) for seed in range(4)]
+    assert len({ink.tobytes() for ink, _ in shapes}) == 4
+    centre = lambda ink: np.argwhere(ink).mean(axis=0)
+    for ink, advance in shapes:  # the same letter, turned and stretched in place: similar ink, near the same spot
+        assert 0.7 < ink.sum() / plain.sum() < 1.3
+        assert np.abs(centre(ink) - centre(plain)).max() < 4
+        assert 0.8 * glyph.getlength("k") <= advance <= 1.2 * glyph.getlength("k")
 
 
 def test_longer_text_longer_line(font):

@@ -68,6 +68,31 @@ def test_families_are_drawn_evenly(fonts):
     assert 0.4 < picks.count("Hand A") / 600 < 0.6  # two styles, but one family of two
 
 
+def test_partial_fonts_draw_only_texts_they_can_and_capitals_their_share(fonts):
+    capitals = replace(fonts[2], key="CapsE", family="Caps E", fingerprint="CapsE", capitals_only=True)
+    lacks = replace(fonts[2], key="HandF", family="Hand F", fingerprint="HandF", missing="!")
+    counts = {"train": 400, "dev": 0, "test": 8}
+    texts = fake_texts(counts)
+    texts["train"][:200] = [("number", f"{i}") for i in range(200)]  # no lowercase, no "!"
+    p = synth_lines.plan(counts, fonts + [capitals, lacks], ("Script*",), texts=texts, capitals_share=0.25)
+    train = [job for job in p.jobs if job.split == "train"]
+    by_font = {key: [job for job in train if job.font == key] for key in ("CapsE", "HandF")}
+    assert all(job.text == job.text.upper() for job in by_font["CapsE"])
+    assert all("!" not in job.text for job in by_font["HandF"]) and by_font["HandF"]
+    uppered = sum(job.text != text for job, (_kind, text) in zip(train, texts["train"]))
+    assert 0.15 < uppered / 200 < 0.35  # a quarter of the lines with lowercase, written in capitals
+    assert all(job.font not in ("CapsE", "HandF") for job in p.jobs if job.split == "test")
+    plain = synth_lines.plan(counts, fonts + [capitals, lacks], ("Script*",), texts=texts)
+    assert all(job.text == text for job, (_kind, text) in zip(plain.jobs, texts["train"]))
+
+
+def test_a_corpus_planned_before_the_later_options_keeps_its_fingerprint(fonts):
+    p = _plan(fonts)
+    assert synth_lines._as_planned(p.style) == {k: v for k, v in vars(p.style).items() if not k.startswith("glyph_")}
+    varied = replace(p, style=RenderStyle(glyph_rotate=5.0))
+    assert varied.fingerprint() != p.fingerprint()
+
+
 def test_plan_errors(fonts):
     with pytest.raises(ValueError, match="no usable font matches"):
         _plan(fonts, holdout=("Nothing*",))
@@ -129,7 +154,7 @@ def test_real_text_plan_is_encodable(fonts):
 @pytest.fixture
 def cli(fonts, monkeypatch):
     dropped = [("/fonts/Caps.ttf", "capitals only: lowercase letters are small capitals")]
-    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files: FontSurvey(list(fonts), dropped))
+    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files, partial=False: FontSurvey(list(fonts), dropped))
     monkeypatch.setattr(synth_lines, "line_texts", fake_texts)
 
 
@@ -156,6 +181,6 @@ def test_cli_lists_fonts(cli, capsys):
 
 def test_cli_without_out_or_fonts(cli, monkeypatch, tmp_path, capsys):
     assert main(["synth-lines"]) == 2
-    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files: FontSurvey([], []))
+    monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files, partial=False: FontSurvey([], []))
     assert main(["synth-lines", "--out", str(tmp_path)]) == 2
     assert "no usable handwriting font" in capsys.readouterr().err
