@@ -9,7 +9,9 @@ run had reached (:func:`next_rate`, halvings on plateau included). Adam's moment
 the rate warms up over the first :data:`WARMUP_STEPS` steps (a fresh Adam's first updates are
 full-rate in every direction; without a warm-up the first continuation spent two epochs recovering).
 The epoch reached is ``scores.dev.recipe_epoch`` where a continued bundle was published
-(:func:`recipe_epoch`), else the bundle's best dev epoch.
+(:func:`recipe_epoch`), else the bundle's best dev epoch. A recipe of several stages (a stage
+fine-tuned from the one before) counts epochs per stage: a bundle published from a later stage
+names it in ``scores.dev.recipe_stage`` (stage 1 names none), and ``RECIPE`` is that stage's options.
 """
 import json
 import sys
@@ -41,10 +43,22 @@ def next_rate(config: dict[str, Any], train: dict[str, Any]) -> float:
     return used[-1] * decay
 
 
-def continued_epoch(training: dict[str, Any], scores: dict[str, Any]) -> int | None:
-    """For a run continued from a published bundle: its base's recipe epoch plus its own; else None."""
+def recipe_stage(scores: dict[str, Any]) -> str:
+    """The recipe stage a bundle's weights come from ("" for the first)."""
+    return scores["dev"].get("recipe_stage", "")
+
+
+def continued_epoch(training: dict[str, Any], scores: dict[str, Any], stage: str = "") -> int | None:
+    """The recipe epoch of ``stage`` that a fine-tuned run reached; None for a run trained from scratch.
+
+    A run continued from a bundle of the same stage adds its epochs to the base's; a run that
+    began ``stage`` from an earlier stage's weights has only its own.
+    """
     base = training.get("finetuned_from")
-    return recipe_epoch(base["scores"]) + int(scores["dev"]["epoch"]) if base else None
+    if not base:
+        return None
+    own = int(scores["dev"]["epoch"])
+    return recipe_epoch(base["scores"]) + own if recipe_stage(base["scores"]) == stage else own
 
 
 def main(bundle: str, recipe: str, out: str) -> None:
@@ -59,7 +73,7 @@ def main(bundle: str, recipe: str, out: str) -> None:
         sys.exit(f"{bundle}: already at epoch {done} of the recipe's {train['epochs']}")
     rate = next_rate(config, train)
     train = {"warmup_steps": WARMUP_STEPS, **train, "learning_rate": float(f"{rate:.4g}"), "epochs": left}
-    options = {"train": train, "augment": recipe_config["augment"]}
+    options = {"train": train, **({"augment": recipe_config["augment"]} if "augment" in recipe_config else {})}
     with open(out, "w", encoding="utf-8") as f:
         json.dump(options, f, indent=2)
     print(f"continuing {bundle} from recipe epoch {done}: learning rate {rate:.4g}, warmed up over "

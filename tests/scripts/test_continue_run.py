@@ -50,6 +50,20 @@ def test_a_continued_bundle_counts_its_base_epochs_and_its_own():
     assert continue_run.continued_epoch({}, {"dev": {"epoch": 5}}) is None
 
 
+def test_a_later_stage_counts_its_own_epochs():
+    stage_one = {"finetuned_from": {"scores": {"dev": {"epoch": 3, "recipe_epoch": 26}}}}
+    assert continue_run.continued_epoch(stage_one, {"dev": {"epoch": 4}}, stage="wide") == 4
+    # continued from a published bundle of that stage, it goes on counting
+    stage_two = {"finetuned_from": {"scores": {"dev": {"epoch": 4, "recipe_epoch": 4, "recipe_stage": "wide"}}}}
+    assert continue_run.continued_epoch(stage_two, {"dev": {"epoch": 2}}, stage="wide") == 6
+    assert continue_run.recipe_stage({"dev": {"epoch": 1}}) == ""
+
+
+def test_a_stage_without_augment_options_keeps_the_models_own(tmp_path, monkeypatch):
+    monkeypatch.delitem(RECIPE, "augment")
+    assert "augment" not in continue_options(tmp_path, {"dev": {"epoch": 3}})
+
+
 def test_published_recipe_epoch_sets_where_the_next_run_starts(tmp_path):
     options = continue_options(tmp_path, {"dev": {"epoch": 3, "recipe_epoch": 19}})
     assert options["train"]["epochs"] == 21
