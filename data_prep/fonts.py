@@ -70,6 +70,11 @@ class FontInfo:
     def partial(self) -> bool:
         return self.capitals_only or bool(self.missing)
 
+    @property
+    def limits(self) -> str:
+        """What a partial font cannot draw, in words ("" for a full font)."""
+        return ", ".join(["capitals only"] * self.capitals_only + [f"lacks {self.missing!r}"] * bool(self.missing))
+
     def can_draw(self, text: str) -> bool:
         """Whether every character of ``text`` has its own glyph in this font."""
         return not any(c in self.missing or (self.capitals_only and c.islower()) for c in text)
@@ -209,7 +214,7 @@ class FontSurvey:
     def report(self) -> str:
         lines = [f"usable: {len(self.kept)} fonts"]
         lines += [f"  {f.key:28s} {f.family} {f.style} (x-height {f.x_height:.2f} em, stroke {f.stroke:.3f} em)"
-                  + (" capitals only" if f.capitals_only else "") + (f" lacks {f.missing!r}" if f.missing else "")
+                  + (f" {f.limits}" if f.partial else "")
                   for f in self.kept]
         lines.append(f"dropped: {len(self.dropped)}")
         lines += [f"  {Path(path).name:28s} {reason}" for path, reason in self.dropped]

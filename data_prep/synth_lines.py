@@ -129,8 +129,9 @@ def plan(counts: dict[str, int], fonts: list[FontInfo], holdout: tuple[str, ...]
         pool = holdout_fonts if split == "test" else train_fonts
         capitals = [f for f in pool if f.capitals_only]
         for index, (kind, text) in enumerate(texts.get(split, [])[:counts.get(split, 0)]):
-            in_capitals = [f for f in capitals if f.can_draw(text.upper())]
-            if capitals and rng.random() < capitals_share and in_capitals:
+            in_capitals = capitals and rng.random() < capitals_share and [
+                f for f in capitals if f.can_draw(text.upper())]
+            if in_capitals:
                 text, font = text.upper(), _pick_font(in_capitals, rng)
             else:
                 fit = [f for f in pool if f.can_draw(text)]
@@ -256,8 +257,7 @@ def run(args: argparse.Namespace) -> int:
         "alphabet": LINE_CHARS, "train_fonts": [f.key for f in line_plan.train_fonts],
         "holdout_fonts": [f.key for f in line_plan.holdout_fonts],
         "dropped_fonts": {Path(p).name: reason for p, reason in survey.dropped},
-        "partial_fonts": {f.key: "capitals only" * f.capitals_only + f" lacks {f.missing}" * bool(f.missing)
-                          for f in survey.kept if f.partial},
+        "partial_fonts": {f.key: f.limits for f in survey.kept if f.partial},
         "capitals_share": line_plan.capitals_share, "style": asdict(line_plan.style)}, indent=1) + "\n")
     start = time.perf_counter()
     errors, rendered = render_all(line_plan, args.out, args.workers)
