@@ -13,7 +13,9 @@ Splits are disjoint in text *and* in font where it matters for the model card:
   *held-out* fonts (``--holdout``, glob patterns over font keys, i.e. file stems).
 
 Fonts are drawn family first, then style, so a family with six styles (Comic Neue) gets no more
-lines than one with a single font. Each line's rendering is seeded by ``(seed, split, index)``.
+lines than one with a single font. Each line's rendering is seeded by ``(seed, split, index)``;
+``--style-seed`` draws the fonts and renderings from another seed than the texts, so a second
+corpus writes the same texts (no test text among them) in new hands.
 
 ``--partial-fonts`` also uses the fonts that lack a few symbols (for the texts without them) and
 the capitals-only fonts: ``--capitals-share`` of the lines are written in capitals in one of those.
@@ -85,13 +87,19 @@ class LinePlan:
     seed: int
     style: RenderStyle
     capitals_share: float = 0.0
+    style_seed: int | None = None  # fonts and renderings; None: from ``seed`` as the texts
+
+    @property
+    def render_seed(self) -> int:
+        return self.seed if self.style_seed is None else self.style_seed
 
     @property
     def fonts(self) -> dict[str, FontInfo]:
         return {f.key: f for f in self.train_fonts + self.holdout_fonts}
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(json.dumps([self.seed, _as_planned(self.style), [asdict(j) for j in self.jobs],
+        seeds = self.seed if self.style_seed is None else [self.seed, self.style_seed]
+        digest = hashlib.sha256(json.dumps([seeds, _as_planned(self.style), [asdict(j) for j in self.jobs],
                                             [_as_planned(f) for f in self.fonts.values()]], default=str).encode())
         return digest.hexdigest()[:16]
 
@@ -111,8 +119,8 @@ def _pick_font(fonts: list[FontInfo], rng: np.random.Generator) -> FontInfo:
 
 def plan(counts: dict[str, int], fonts: list[FontInfo], holdout: tuple[str, ...], seed: int = 0,
          texts: dict[str, list[tuple[str, str]]] | None = None, style: RenderStyle | None = None,
-         capitals_share: float = 0.0) -> LinePlan:
-    """Texts per split and a font per text, all from ``seed``.
+         capitals_share: float = 0.0, style_seed: int | None = None) -> LinePlan:
+    """Texts per split from ``seed``, and a font per text from ``style_seed`` (default: ``seed``).
 
     A text goes to a font that can draw it (:meth:`FontInfo.can_draw`); where the pool has
     capitals-only fonts, ``capitals_share`` of the texts are written in capitals in one of them.
@@ -123,7 +131,8 @@ def plan(counts: dict[str, int], fonts: list[FontInfo], holdout: tuple[str, ...]
     if counts.get("test") and not holdout_fonts:
         raise ValueError(f"no usable font matches the held-out patterns {list(holdout)}")
     texts = texts if texts is not None else line_texts(counts, seed=seed)
-    rng = np.random.default_rng([seed, 11])
+    style_seed = None if style_seed == seed else style_seed
+    rng = np.random.default_rng([seed if style_seed is None else style_seed, 11])
     jobs = []
     for split in SPLITS:
         pool = holdout_fonts if split == "test" else train_fonts
@@ -139,7 +148,7 @@ def plan(counts: dict[str, int], fonts: list[FontInfo], holdout: tuple[str, ...]
                     raise ValueError(f"no {split} font can draw {text!r}")
                 font = _pick_font(fit, rng)
             jobs.append(Job(split, index, kind, text, font.key))
-    return LinePlan(jobs, train_fonts, holdout_fonts, seed, style or RenderStyle(), capitals_share)
+    return LinePlan(jobs, train_fonts, holdout_fonts, seed, style or RenderStyle(), capitals_share, style_seed)
 
 
 def save_png(path: str, image: np.ndarray) -> None:
@@ -169,7 +178,7 @@ def render_all(line_plan: LinePlan, out: str, workers: int = 2, progress: bool =
         os.makedirs(os.path.join(out, "lines", split), exist_ok=True)
     todo = [job for job in line_plan.jobs if not os.path.exists(os.path.join(out, job.relpath))]
     fonts = line_plan.fonts
-    work = [(job, fonts[job.font], out, line_plan.seed, line_plan.style) for job in todo]
+    work = [(job, fonts[job.font], out, line_plan.render_seed, line_plan.style) for job in todo]
     errors: list[str] = []
     bar = tqdm(total=len(line_plan.jobs), initial=len(line_plan.jobs) - len(todo), desc="synth-lines",
                unit="line", disable=not progress, file=sys.stderr)
@@ -217,7 +226,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="shear each character by up to this (default: %(default)s)")
     parser.add_argument("--glyph-stretch", type=float, default=0.0,
                         help="scale each character's width by 1 +- this (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="draws the texts, and the rest unless --style-seed")
+    parser.add_argument("--style-seed", type=int, default=None,
+                        help="draw fonts and renderings from this seed instead: the same texts in new hands")
     parser.add_argument("--workers", type=int, default=2, help="render processes (default: %(default)s)")
     parser.add_argument("--list-fonts", action="store_true", help="print the usable fonts, why others were dropped, and exit")
 
@@ -241,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
         style = RenderStyle(glyph_rotate=args.glyph_rotate, glyph_shear=args.glyph_shear,
                             glyph_stretch=args.glyph_stretch)
         line_plan = plan(counts, survey.kept, tuple(args.holdout), args.seed, style=style,
-                         capitals_share=args.capitals_share if args.partial_fonts else 0.0)
+                         capitals_share=args.capitals_share if args.partial_fonts else 0.0,
+                         style_seed=args.style_seed)
     except ValueError as error:
         print(f"synth-lines: {error}", file=sys.stderr)
         return 2
@@ -253,7 +265,8 @@ def run(args: argparse.Namespace) -> int:
               "use a new --out or delete it", file=sys.stderr)
         return 2
     stamp.write_text(json.dumps({
-        "fingerprint": fingerprint, "seed": args.seed, "counts": counts, "holdout": args.holdout,
+        "fingerprint": fingerprint, "seed": args.seed, "style_seed": line_plan.render_seed, "counts": counts,
+        "holdout": args.holdout,
         "alphabet": LINE_CHARS, "train_fonts": [f.key for f in line_plan.train_fonts],
         "holdout_fonts": [f.key for f in line_plan.holdout_fonts],
         "dropped_fonts": {Path(p).name: reason for p, reason in survey.dropped},

@@ -51,6 +51,21 @@ def test_plan_is_deterministic(fonts):
     assert restyled.fingerprint() != a.fingerprint()
 
 
+def test_a_style_seed_writes_the_same_texts_in_other_hands(fonts, tmp_path):
+    a = _plan(fonts)
+    b = synth_lines.plan(COUNTS, fonts, ("Script*",), 0, texts=fake_texts(COUNTS, 0), style_seed=5)
+    assert [(j.split, j.text) for j in b.jobs] == [(j.split, j.text) for j in a.jobs]
+    assert [j.font for j in b.jobs] != [j.font for j in a.jobs] and b.fingerprint() != a.fingerprint()
+    assert {j.font for j in b.jobs if j.split == "test"} <= {"ScriptC", "ScriptD"}
+    same = synth_lines.plan(COUNTS, fonts, ("Script*",), 0, texts=fake_texts(COUNTS, 0), style_seed=0)
+    assert same == a and same.fingerprint() == a.fingerprint()  # a plan from before the option
+    job = a.jobs[0]  # the same job, rendered from each seed
+    synth_lines.render_all(replace(a, jobs=[job]), str(tmp_path / "a"), workers=1, progress=False)
+    synth_lines.render_all(replace(b, jobs=[job]), str(tmp_path / "b"), workers=1, progress=False)
+    first, second = (np.asarray(Image.open(tmp_path / d / job.relpath)) for d in "ab")
+    assert first.shape != second.shape or not np.array_equal(first, second)  # same text and font, drawn anew
+
+
 def test_held_out_fonts_only_in_test(fonts):
     p = _plan(fonts)
     assert {f.key for f in p.holdout_fonts} == {"ScriptC", "ScriptD"}
