@@ -1,4 +1,4 @@
-"""Speech and handwritten-line recognition: transcribe, read, evaluate, train, finetune, doctor, lm.
+"""Speech and handwritten-line recognition: transcribe, read, evaluate, train, finetune, average, doctor, lm.
 
 Transcripts go to stdout, progress and logs to stderr. An input that cannot be read gives a
 one-line error (in jsonl: ``{"path", "error"}`` on its own line), the other inputs still run, and
@@ -104,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--name", help="bundle name (default: the --out folder's name)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+
+    p = sub.add_parser("average", help="average the weights of models of one lineage into a new bundle",
+                       description="Write a bundle whose weights are the weighted mean of several models' weights: "
+                                   "the last epochs of one run, or a model and a fine-tuned descendant of it. "
+                                   "Features, alphabet and network must be the same. The first model's "
+                                   "configuration and lm/ are kept; scores are left empty, to be measured again.")
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="bundle names or folders, or training checkpoints (OUT/checkpoints/epoch-NNNN)")
+    p.add_argument("--out", required=True, help="bundle folder to write")
+    p.add_argument("--weights", type=_floats, metavar="W1,W2,...",
+                   help="each model's share, in order (default: equal); normalised to sum to 1")
+    p.add_argument("--name", help="bundle name (default: the first model's)")
 
     p = sub.add_parser("doctor", help="check a manifest before training: files, lengths, characters, duplicates",
                        description="Report what a training or fine-tuning run could not use (missing or "
@@ -283,6 +295,17 @@ def cmd_finetune(args) -> int:
     return EXIT_INPUT_ERRORS if skipped else 0
 
 
+def cmd_average(args) -> int:
+    from recognizer.averaging import average
+    from recognizer.bundle import read_config
+
+    out = average(args.models, args.out, weights=args.weights, name=args.name or "")
+    shares = ", ".join(f"{part['model']} x{part['weight']:.3g}"
+                       for part in read_config(out)["training"]["averaged_from"])
+    print(f"recognizer average: {out} = mean of {shares}", file=sys.stderr)
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from recognizer.doctor import diagnose
 
@@ -345,7 +368,7 @@ def cmd_lm_tune(args) -> int:
 
 
 COMMANDS = {"transcribe": cmd_recognise, "read": cmd_recognise, "evaluate": cmd_evaluate, "train": cmd_train,
-            "finetune": cmd_finetune,
+            "finetune": cmd_finetune, "average": cmd_average,
             "doctor": cmd_doctor, "lm": cmd_lm}
 
 

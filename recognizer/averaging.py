@@ -1,0 +1,149 @@
+"""Weight averaging: one bundle whose every weight is the weighted mean of several bundles' weights.
+
+Averaging the last epochs of a run (as ESPnet and fairseq do with their checkpoints) smooths out
+the noise of the final updates; averaging a model with a fine-tuned descendant of it interpolates
+between them (Wortsman et al., 2022, "WiSE-FT"), which can keep most of what the fine-tuning gained
+on its own data while losing less on data neither saw. Both only make sense for networks of one
+lineage, with the same features, alphabet and architecture, so everything else is checked first.
+
+A source is a bundle (name or folder) or a training checkpoint (``OUT/checkpoints/epoch-NNNN``,
+whose configuration is ``bundle.json``). The result is a bundle: the first source's configuration
+and ``lm/``, float32 weights, and under ``training.averaged_from`` what went into it. Its scores
+are left empty: they belong to no single source, so measure them again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from recognizer.bundle import CONFIG, LM_DIR, WEIGHTS, read_config, resolve, write_json_atomic
+
+CHECKPOINT_CONFIG = "bundle.json"
+MUST_MATCH = ("features", "alphabet", "model")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A folder of weights to average, with its configuration and the share it gets."""
+
+    folder: Path
+    config: dict[str, Any]
+    weight: float
+
+
+def open_source(name_or_path: str | os.PathLike, weight: float = 1.0) -> Source:
+    """A bundle (by name or folder) or a training checkpoint folder."""
+    folder = Path(name_or_path)
+    if (folder / CHECKPOINT_CONFIG).is_file() and not (folder / CONFIG).is_file():
+        with open(folder / CHECKPOINT_CONFIG, encoding="utf-8") as handle:
+            config = json.load(handle)
+    else:
+        folder = resolve(name_or_path)
+        config = read_config(folder)
+    if not (folder / WEIGHTS).is_file():
+        raise FileNotFoundError(f"{folder}: no {WEIGHTS}")
+    if not weight > 0:
+        raise ValueError(f"{folder}: weight {weight} is not positive")
+    return Source(folder, config, float(weight))
+
+
+def check_compatible(sources: Sequence[Source]) -> None:
+    """ValueError naming the first source whose features, alphabet or network differ from the first's."""
+    if len(sources) < 2:
+        raise ValueError("averaging needs at least two models")
+    first = sources[0]
+    for other in sources[1:]:
+        for key in MUST_MATCH:
+            if other.config.get(key) != first.config.get(key):
+                raise ValueError(f"{other.folder}: its {key} differ from {first.folder}'s; only models of one "
+                                 "lineage (same features, alphabet and network) can be averaged")
+
+
+def average_weight_files(sources: Sequence[Source], dest: str | os.PathLike) -> int:
+    """Write the weighted mean of the sources' weight files to ``dest``; returns the arrays averaged.
+
+    Float arrays are summed in float64 and stored in float32 whatever the sources' precision
+    (float16 bundles included); any other array (an integer counter) must be equal in every source
+    and is copied. The files must hold the same arrays in the same shapes."""
+    import h5py
+    import numpy as np
+
+    total = sum(source.weight for source in sources)
+    files = [h5py.File(source.folder / WEIGHTS, "r") for source in sources]
+    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp.weights.h5")
+    averaged = 0
+    try:
+        names = _array_names(files[0])
+        for source, handle in zip(sources[1:], files[1:]):
+            if _array_names(handle) != names:
+                raise ValueError(f"{source.folder / WEIGHTS}: holds other arrays than {sources[0].folder / WEIGHTS}")
+        with h5py.File(tmp, "w") as out:
+            out.attrs.update(files[0].attrs)
+
+            def copy(name: str, item) -> None:
+                nonlocal averaged
+                if isinstance(item, h5py.Group):
+                    out.require_group(name).attrs.update(item.attrs)
+                    return
+                arrays = [np.asarray(handle[name][()]) for handle in files]
+                for source, array in zip(sources[1:], arrays[1:]):
+                    if array.shape != arrays[0].shape:
+                        raise ValueError(f"{source.folder / WEIGHTS}: {name} has shape {array.shape}, "
+                                         f"not {arrays[0].shape}")
+                if np.issubdtype(arrays[0].dtype, np.floating):
+                    mean = sum(source.weight * array.astype(np.float64) for source, array in zip(sources, arrays))
+                    data = (mean / total).astype(np.float32)
+                    averaged += 1
+                else:
+                    for source, array in zip(sources[1:], arrays[1:]):
+                        if not np.array_equal(array, arrays[0]):
+                            raise ValueError(f"{source.folder / WEIGHTS}: {name} differs and cannot be averaged")
+                    data = arrays[0]
+                out.create_dataset(name, data=data).attrs.update(item.attrs)
+
+            files[0].visititems(copy)
+        os.replace(tmp, dest)
+    finally:
+        for handle in files:
+            handle.close()
+        tmp.unlink(missing_ok=True)
+    return averaged
+
+
+def _array_names(handle) -> list[str]:
+    import h5py
+
+    names: list[str] = []
+    handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+    return names
+
+
+def average(models: Sequence[str | os.PathLike], out: str | os.PathLike,
+            weights: Sequence[float] | None = None, name: str = "") -> Path:
+    """Average ``models`` (equal shares unless ``weights``) into the bundle folder ``out``."""
+    if weights is not None and len(weights) != len(models):
+        raise ValueError(f"{len(weights)} weights for {len(models)} models")
+    sources = [open_source(model, weight) for model, weight in zip(models, weights or [1.0] * len(models))]
+    check_compatible(sources)
+    out = Path(out)
+    if any(out.resolve() == source.folder.resolve() for source in sources):
+        raise FileExistsError(f"{out}: is one of the models being averaged; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    average_weight_files(sources, out / WEIGHTS)
+    total = sum(source.weight for source in sources)
+    config = dict(sources[0].config)
+    config["name"] = name or config.get("name") or out.name
+    config["training"] = dict(config.get("training", {}))
+    config["training"]["averaged_from"] = [
+        {"model": str(source.folder), "weight": round(source.weight / total, 6),
+         "dev": source.config.get("scores", {}).get("dev", {})} for source in sources]
+    config["scores"] = {}
+    write_json_atomic(out / CONFIG, config)
+    lm = sources[0].folder / LM_DIR
+    if lm.is_dir():
+        shutil.copytree(lm, out / LM_DIR, dirs_exist_ok=True)
+    return out
