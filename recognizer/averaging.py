@@ -7,9 +7,11 @@ on its own data while losing less on data neither saw. Both only make sense for 
 lineage, with the same features, alphabet and architecture, so everything else is checked first.
 
 A source is a bundle (name or folder) or a training checkpoint (``OUT/checkpoints/epoch-NNNN``,
-whose configuration is ``bundle.json``). The result is a bundle: the first source's configuration
-and ``lm/``, float32 weights, and under ``training.averaged_from`` what went into it. Its scores
-are left empty: they belong to no single source, so measure them again.
+whose configuration is ``bundle.json`` and whose epoch is in ``state.json``). The result is a
+bundle: the first source's configuration and ``lm/``, float32 weights, and under
+``training.averaged_from`` what went into it (each source's share, epoch and, for a bundle, its dev
+scores; a checkpoint's ``bundle.json`` holds the run's best scores so far, not its own, so none are
+copied). Its scores are left empty: they belong to no single source, so measure them again.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any, Sequence
 from recognizer.bundle import CONFIG, LM_DIR, WEIGHTS, read_config, resolve, write_json_atomic
 
 CHECKPOINT_CONFIG = "bundle.json"
+CHECKPOINT_STATE = "state.json"
 MUST_MATCH = ("features", "alphabet", "model")
 
 
@@ -33,22 +36,36 @@ class Source:
     folder: Path
     config: dict[str, Any]
     weight: float
+    epoch: int | None = None
+    dev: dict[str, Any] | None = None  # a bundle's own dev scores
+
+    def provenance(self, total: float) -> dict[str, Any]:
+        record = {"model": str(self.folder), "weight": round(self.weight / total, 6), "epoch": self.epoch}
+        return record | ({"dev": self.dev} if self.dev is not None else {})
 
 
 def open_source(name_or_path: str | os.PathLike, weight: float = 1.0) -> Source:
     """A bundle (by name or folder) or a training checkpoint folder."""
     folder = Path(name_or_path)
     if (folder / CHECKPOINT_CONFIG).is_file() and not (folder / CONFIG).is_file():
-        with open(folder / CHECKPOINT_CONFIG, encoding="utf-8") as handle:
-            config = json.load(handle)
+        config = _read_json(folder / CHECKPOINT_CONFIG)
+        state = folder / CHECKPOINT_STATE
+        epoch, dev = (_read_json(state).get("epoch") if state.is_file() else None), None
     else:
         folder = resolve(name_or_path)
         config = read_config(folder)
+        dev = config.get("scores", {}).get("dev", {})
+        epoch = dev.get("epoch")
     if not (folder / WEIGHTS).is_file():
         raise FileNotFoundError(f"{folder}: no {WEIGHTS}")
     if not weight > 0:
         raise ValueError(f"{folder}: weight {weight} is not positive")
-    return Source(folder, config, float(weight))
+    return Source(folder, config, float(weight), epoch, dev)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def check_compatible(sources: Sequence[Source]) -> None:
@@ -132,15 +149,19 @@ def average(models: Sequence[str | os.PathLike], out: str | os.PathLike,
     out = Path(out)
     if any(out.resolve() == source.folder.resolve() for source in sources):
         raise FileExistsError(f"{out}: is one of the models being averaged; choose another --out")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    average_weight_files(sources, out / WEIGHTS)
+    try:
+        average_weight_files(sources, out / WEIGHTS)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     total = sum(source.weight for source in sources)
     config = dict(sources[0].config)
     config["name"] = name or config.get("name") or out.name
     config["training"] = dict(config.get("training", {}))
-    config["training"]["averaged_from"] = [
-        {"model": str(source.folder), "weight": round(source.weight / total, 6),
-         "dev": source.config.get("scores", {}).get("dev", {})} for source in sources]
+    config["training"]["averaged_from"] = [source.provenance(total) for source in sources]
     config["scores"] = {}
     write_json_atomic(out / CONFIG, config)
     lm = sources[0].folder / LM_DIR
