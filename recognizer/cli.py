@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", required=True, help="dev manifest (model selection, early stopping)")
     p.add_argument("--out", required=True, help="bundle folder to write (checkpoints and logs inside)")
     p.add_argument("--epochs", type=int, help="most epochs (default 20)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the model's own training rate)")
+    p.add_argument("--lr", type=float, help="learning rate (default 1e-3, halved on plateau)")
     p.add_argument("--freeze", default="none", metavar="none|frontend|lstm:N",
                    help="keep these layers as they are: the front-end, or it and the lowest N BiLSTM layers")
     p.add_argument("--keep-alphabet", action="store_true",

@@ -354,10 +354,14 @@ def test_default_augmentation_is_the_base_models_own(conv_bundle):
     assert resolved == ImageAugmentConfig(stage="normalised", rotate_deg=0.5)
 
 
-def test_train_options_are_the_bases_with_finetunings_on_top(conv_bundle):
+def test_train_options_are_the_bases_loop_with_finetunings_schedule_on_top(conv_bundle):
     base = load(conv_bundle)
-    base.training["train_config"] = {"learning_rate": 5e-4, "epochs": 40, "warmup_steps": 200, "max_batch": 16}
+    # a base published from a continued run: its record holds the rate and decay that run ended with
+    base.training["train_config"] = {"learning_rate": 3.6e-5, "lr_decay": 0.88, "epochs": 4, "warmup_steps": 200,
+                                     "max_batch": 16, "clip_norm": 2.0, "keep_empty": True}
     config = finetune_train_config(base)
-    assert (config.learning_rate, config.max_batch) == (5e-4, 16)  # the base's own
-    assert (config.epochs, config.warmup_steps) == (20, 0)  # a continued base's warm-up is not handed on
-    assert finetune_train_config(base, {"warmup_steps": 30}).warmup_steps == 30
+    assert (config.max_batch, config.clip_norm, config.keep_empty) == (16, 2.0, True)  # the base's own loop
+    assert (config.learning_rate, config.lr_decay) == (1e-3, 1.0)  # not the continued run's tail
+    assert (config.epochs, config.warmup_steps) == (20, 0)  # nor its length or warm-up
+    chosen = finetune_train_config(base, {"warmup_steps": 30, "learning_rate": 3e-4, "lr_decay": 0.9})
+    assert (chosen.warmup_steps, chosen.learning_rate, chosen.lr_decay) == (30, 3e-4, 0.9)
