@@ -26,7 +26,8 @@ from recognizer.bundle import CONFIG, LM_DIR, WEIGHTS, read_config, resolve, wri
 
 CHECKPOINT_CONFIG = "bundle.json"
 CHECKPOINT_STATE = "state.json"
-MUST_MATCH = ("features", "alphabet", "model")
+#: what must be equal in every source's configuration, and what the error calls it
+MUST_MATCH = {"features": "features differ", "alphabet": "alphabet differs", "model": "network differs"}
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ def check_compatible(sources: Sequence[Source]) -> None:
         raise ValueError("averaging needs at least two models")
     first = sources[0]
     for other in sources[1:]:
-        for key in MUST_MATCH:
+        for key, difference in MUST_MATCH.items():
             if other.config.get(key) != first.config.get(key):
-                raise ValueError(f"{other.folder}: its {key} differ from {first.folder}'s; only models of one "
+                raise ValueError(f"{other.folder}: its {difference} from {first.folder}'s; only models of one "
                                  "lineage (same features, alphabet and network) can be averaged")
 
 

@@ -41,12 +41,12 @@ from recognizer.warmstart import AlphabetChange, warm_start
 #: continued run or a later recipe stage records the rate that run ended at (speech-en: 3.6e-5,
 #: annealed by 0.88 per epoch); handing handwriting-en's on (2e-4, x0.85) left a new writer's 22
 #: new characters at 89.6% test CER after 20 epochs, where 1e-3 had them at 3.7%
-#: (docs/finetuning.md). New characters start from
-#: nothing: at 3e-4 instead of 1e-3 they were learned two to three times slower, so the rate is
-#: 1e-3 without per-epoch decay, halved after 2 epochs without a dev gain; the epoch-0 baseline
-#: keeps a run that shakes the trained weights from ending worse than it started. Fewer epochs
-#: and earlier stopping: a small data set is learned, then overfitted, quickly. No warm-up unless
-#: asked for: a small set's whole run can be a few hundred steps.
+#: (docs/finetuning.md). New characters start from nothing: at 3e-4 instead of 1e-3 they were
+#: learned two to three times slower, so the rate is 1e-3 without per-epoch decay, halved after 2
+#: epochs without a dev gain; the epoch-0 baseline keeps a run that shakes the trained weights
+#: from ending worse than it started. Fewer epochs and earlier stopping: a small data set is
+#: learned, then overfitted, quickly. No warm-up unless asked for: a small set's whole run can be
+#: a few hundred steps.
 FINETUNE_TRAIN: dict[str, Any] = {"epochs": 20, "patience": 5, "lr_patience": 2, "warmup_steps": 0,
                                   "learning_rate": 1e-3, "lr_decay": 1.0}
 

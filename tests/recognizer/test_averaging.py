@@ -99,7 +99,7 @@ def test_a_training_checkpoint_is_a_source(tmp_path):
 def test_models_of_another_lineage_are_refused_by_name(tmp_path, other):
     _bundle(tmp_path / "a", 7)
     _bundle(tmp_path / "b", 8, **other)
-    with pytest.raises(ValueError, match=f"{tmp_path / 'b'}: its (alphabet|model) differ"):
+    with pytest.raises(ValueError, match=f"{tmp_path / 'b'}: its (alphabet|network) differs"):
         average([tmp_path / "a", tmp_path / "b"], tmp_path / "mean")
     assert not (tmp_path / "mean").exists()
 
