@@ -13,9 +13,10 @@ Sub-commands:
 * ``copy-model NAME|DIR OUT``: a copy of a bundle without its run's checkpoints (the speech demo
   tunes the base's LM weights on the speaker's dev set in the copy, leaving the original as it is).
 * ``scratch-recipe BASE --out R.json``: a recipe for training BASE's network from scratch
-  (same features, network and loop options; alphabet from the data), the demo's comparison;
-  with ``--epochs`` it runs them all at the full learning rate (no early stop, no rate cuts, which
-  a run still on CTC's all-blank plateau would otherwise make), the budget the fine-tuning had.
+  (same features, network and loop options, and fine-tuning's schedule, so both runs differ only
+  in their starting weights; alphabet from the data), the demo's comparison; with ``--epochs`` it
+  runs them all at the full learning rate (no early stop, no rate cuts, which a run still on
+  CTC's all-blank plateau would otherwise make), the budget the fine-tuning had.
 * ``report``: before/after scores from ``recognizer evaluate --report`` files, the dev CER of
   each epoch from the runs' bundles, and the CER of the new characters alone.
 """
@@ -194,9 +195,10 @@ def cmd_copy_model(args) -> int:
 
 def cmd_scratch_recipe(args) -> int:
     from recognizer.bundle import read_config, resolve
+    from recognizer.finetune import FINETUNE_TRAIN
 
     config = read_config(resolve(args.base))
-    train = dict(config.get("training", {}).get("train_config") or {})
+    train = {**(config.get("training", {}).get("train_config") or {}), **FINETUNE_TRAIN}
     recipe = {"name": f"{config['name']}-scratch", "features": config["features"], "model": config["model"],
               "train": {**train, **({"epochs": args.epochs, "patience": args.epochs, "lr_patience": args.epochs}
                                     if args.epochs else {})}}
