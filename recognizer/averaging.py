@@ -15,14 +15,14 @@ copied). Its scores are left empty: they belong to no single source, so measure 
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from recognizer.bundle import CONFIG, LM_DIR, WEIGHTS, read_config, resolve, write_json_atomic
+from recognizer.bundle import CONFIG, LM_DIR, WEIGHTS, map_weight_arrays, read_config, resolve, write_json_atomic
+from recognizer.recipe import read_json
 
 CHECKPOINT_CONFIG = "bundle.json"
 CHECKPOINT_STATE = "state.json"
@@ -49,9 +49,9 @@ def open_source(name_or_path: str | os.PathLike, weight: float = 1.0) -> Source:
     """A bundle (by name or folder) or a training checkpoint folder."""
     folder = Path(name_or_path)
     if (folder / CHECKPOINT_CONFIG).is_file() and not (folder / CONFIG).is_file():
-        config = _read_json(folder / CHECKPOINT_CONFIG)
+        config = read_json(folder / CHECKPOINT_CONFIG)
         state = folder / CHECKPOINT_STATE
-        epoch, dev = (_read_json(state).get("epoch") if state.is_file() else None), None
+        epoch, dev = (read_json(state).get("epoch") if state.is_file() else None), None
     else:
         folder = resolve(name_or_path)
         config = read_config(folder)
@@ -62,11 +62,6 @@ def open_source(name_or_path: str | os.PathLike, weight: float = 1.0) -> Source:
     if not weight > 0:
         raise ValueError(f"{folder}: weight {weight} is not positive")
     return Source(folder, config, float(weight), epoch, dev)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def check_compatible(sources: Sequence[Source]) -> None:
@@ -87,57 +82,28 @@ def average_weight_files(sources: Sequence[Source], dest: str | os.PathLike) -> 
     Float arrays are summed in float64 and stored in float32 whatever the sources' precision
     (float16 bundles included); any other array (an integer counter) must be equal in every source
     and is copied. The files must hold the same arrays in the same shapes."""
-    import h5py
     import numpy as np
 
     total = sum(source.weight for source in sources)
-    files = [h5py.File(source.folder / WEIGHTS, "r") for source in sources]
-    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp.weights.h5")
     averaged = 0
-    try:
-        names = _array_names(files[0])
-        for source, handle in zip(sources[1:], files[1:]):
-            if _array_names(handle) != names:
-                raise ValueError(f"{source.folder / WEIGHTS}: holds other arrays than {sources[0].folder / WEIGHTS}")
-        with h5py.File(tmp, "w") as out:
-            out.attrs.update(files[0].attrs)
 
-            def copy(name: str, item) -> None:
-                nonlocal averaged
-                if isinstance(item, h5py.Group):
-                    out.require_group(name).attrs.update(item.attrs)
-                    return
-                arrays = [np.asarray(handle[name][()]) for handle in files]
-                for source, array in zip(sources[1:], arrays[1:]):
-                    if array.shape != arrays[0].shape:
-                        raise ValueError(f"{source.folder / WEIGHTS}: {name} has shape {array.shape}, "
-                                         f"not {arrays[0].shape}")
-                if np.issubdtype(arrays[0].dtype, np.floating):
-                    mean = sum(source.weight * array.astype(np.float64) for source, array in zip(sources, arrays))
-                    data = (mean / total).astype(np.float32)
-                    averaged += 1
-                else:
-                    for source, array in zip(sources[1:], arrays[1:]):
-                        if not np.array_equal(array, arrays[0]):
-                            raise ValueError(f"{source.folder / WEIGHTS}: {name} differs and cannot be averaged")
-                    data = arrays[0]
-                out.create_dataset(name, data=data).attrs.update(item.attrs)
+    def mean(name: str, values: list[Any]) -> np.ndarray:
+        nonlocal averaged
+        arrays = [np.asarray(value) for value in values]
+        for source, array in zip(sources[1:], arrays[1:]):
+            if array.shape != arrays[0].shape:
+                raise ValueError(f"{source.folder / WEIGHTS}: {name} has shape {array.shape}, not {arrays[0].shape}")
+        if not np.issubdtype(arrays[0].dtype, np.floating):
+            for source, array in zip(sources[1:], arrays[1:]):
+                if not np.array_equal(array, arrays[0]):
+                    raise ValueError(f"{source.folder / WEIGHTS}: {name} differs and cannot be averaged")
+            return arrays[0]
+        averaged += 1
+        weighted = sum(source.weight * array.astype(np.float64) for source, array in zip(sources, arrays))
+        return (weighted / total).astype(np.float32)
 
-            files[0].visititems(copy)
-        os.replace(tmp, dest)
-    finally:
-        for handle in files:
-            handle.close()
-        tmp.unlink(missing_ok=True)
+    map_weight_arrays([source.folder / WEIGHTS for source in sources], dest, mean)
     return averaged
-
-
-def _array_names(handle) -> list[str]:
-    import h5py
-
-    names: list[str] = []
-    handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
-    return names
 
 
 def average(models: Sequence[str | os.PathLike], out: str | os.PathLike,

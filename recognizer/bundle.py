@@ -14,7 +14,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from data_prep.extractors import feature_config_from_dict, make_extractor
 from recognizer.alphabet import Alphabet
@@ -153,6 +153,46 @@ def load(name_or_path: str | os.PathLike, lstm_impl: str | None = None) -> Bundl
     return bundle
 
 
+def map_weight_arrays(sources: Sequence[str | os.PathLike], dest: str | os.PathLike,
+                      array: Callable[[str, list[Any]], Any]) -> None:
+    """Write the weights file ``dest``: the first source's groups and attributes, and for each array
+    ``array(name, [its value in every source])``. The sources must hold the same arrays (ValueError
+    naming the one that does not); ``dest`` is written beside itself and renamed into place, so it
+    may be one of the sources."""
+    import h5py
+
+    def names(handle) -> list[str]:
+        found: list[str] = []
+        handle.visititems(lambda name, item: found.append(name) if isinstance(item, h5py.Dataset) else None)
+        return found
+
+    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp.weights.h5")
+    files = [h5py.File(path, "r") for path in sources]
+    try:
+        expected = names(files[0])
+        for path, handle in zip(sources[1:], files[1:]):
+            if names(handle) != expected:
+                raise ValueError(f"{path}: holds other arrays than {sources[0]}")
+        with h5py.File(tmp, "w") as out:
+            out.attrs.update(files[0].attrs)
+
+            def copy(name: str, item) -> None:
+                if isinstance(item, h5py.Group):
+                    out.require_group(name).attrs.update(item.attrs)
+                    return
+                data = array(name, [handle[name][()] for handle in files])
+                out.create_dataset(name, data=data).attrs.update(item.attrs)
+
+            files[0].visititems(copy)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        for handle in files:
+            handle.close()
+    os.replace(tmp, dest)
+
+
 def write_half_precision_weights(source: str | os.PathLike, dest: str | os.PathLike) -> int:
     """Copy a weights file with every float32 array stored as float16; returns the arrays cast.
 
@@ -160,26 +200,18 @@ def write_half_precision_weights(source: str | os.PathLike, dest: str | os.PathL
     Keras casts on loading), which leaves room in a bundle's size budget for its ``lm/``. The
     rounding (11 significant bits) left handwriting-en's greedy test scores unchanged (see its
     model card). Training checkpoints stay in float32."""
-    import h5py
     import numpy as np
 
     cast = 0
-    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp.weights.h5")
-    with h5py.File(source, "r") as src, h5py.File(tmp, "w") as out:
-        out.attrs.update(src.attrs)
 
-        def copy(name: str, item) -> None:
-            nonlocal cast
-            if isinstance(item, h5py.Group):
-                out.require_group(name).attrs.update(item.attrs)
-                return
-            data = item[()]
-            if isinstance(data, np.ndarray) and data.dtype == np.float32:
-                data, cast = data.astype(np.float16), cast + 1
-            out.create_dataset(name, data=data).attrs.update(item.attrs)
+    def half(name: str, values: list[Any]) -> Any:
+        nonlocal cast
+        data = values[0]
+        if isinstance(data, np.ndarray) and data.dtype == np.float32:
+            data, cast = data.astype(np.float16), cast + 1
+        return data
 
-        src.visititems(copy)
-    os.replace(tmp, dest)
+    map_weight_arrays([source], dest, half)
     return cast
 
 
