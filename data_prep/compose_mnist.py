@@ -105,6 +105,19 @@ def split_pools(labels: np.ndarray) -> dict[str, np.ndarray]:
     return {split: np.array(sorted(ids), dtype=np.int64) for split, ids in pools.items()}
 
 
+def digit_shapes(src: Path, split: str) -> dict[str, list[np.ndarray]]:
+    """The ink crops of one split's pool by digit character, for other line renderers.
+
+    Drawn from :func:`split_pools`, so their test lines, like this module's, never show a digit
+    that training lines show.
+    """
+    digits = Digits.load(src)
+    shapes: dict[str, list[np.ndarray]] = {str(d): [] for d in range(10)}
+    for index in split_pools(digits.labels)[split]:
+        shapes[str(digits.labels[index])].append(digits.crops[index])
+    return shapes
+
+
 def _groups(rng: np.random.Generator, count: int, cfg: LineStyle) -> list[int]:
     """Digits per space-separated group, at least two groups."""
     sizes: list[int] = []

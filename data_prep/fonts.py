@@ -99,15 +99,20 @@ def _ink(glyph: Glyph) -> np.ndarray:
     return np.frombuffer(pixels, dtype=np.uint8).reshape(h, w) if w and h else np.zeros((0, 0), np.uint8)
 
 
-def _stroke_width(glyphs: Sequence[Glyph]) -> float:
-    """Typical stroke width in pixels: ink area over half its outline length, summed over glyphs."""
+def stroke_width(inks: Iterable[np.ndarray]) -> float:
+    """Typical stroke width in pixels of boolean ink masks: ink area over half its outline length
+    (a stroke of width w and length L covers wL and is outlined by about 2L), summed over masks."""
     area = outline = 0
-    for glyph in glyphs:
-        ink = np.pad(_ink(glyph) > 127, 1)
+    for mask in inks:
+        ink = np.pad(mask, 1)
         inner = ink[1:-1, 1:-1] & ink[:-2, 1:-1] & ink[2:, 1:-1] & ink[1:-1, :-2] & ink[1:-1, 2:]
         area += int(ink.sum())
         outline += int(ink[1:-1, 1:-1].sum() - inner.sum())
     return 2.0 * area / max(outline, 1)
+
+
+def _stroke_width(glyphs: Sequence[Glyph]) -> float:
+    return stroke_width(_ink(glyph) > 127 for glyph in glyphs)
 
 
 def absent_chars(render: Callable[[str], Glyph], chars: str) -> str:

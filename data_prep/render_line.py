@@ -3,7 +3,8 @@
 Character by character, so that spacing, size and baseline can wander as a hand does: each line
 gets its own x-height, letter spacing, word spacing, baseline tilt and wave, and each character a
 small size and position jitter and (where the style asks) a shape of its own: turned, sheared and
-stretched a little about its centre, as no hand writes a letter the same way twice. The ink is then
+stretched a little about its centre, as no hand writes a letter the same way twice; where the
+style asks, some digits are real handwritten ones (MNIST) standing in for the font's. The ink is then
 given another pen (stroke width set relative to the x-height, fading pressure), the line is
 slanted, rotated and elastically distorted, and laid on paper (tone, shading, grain) with ink of
 its own tone, then blurred, and saved through JPEG now and then. Fragments of the lines above and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,9 +28,12 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage, special
 
 from data_prep.augment_image import smooth_field
-from data_prep.fonts import FontInfo
+from data_prep.fonts import FontInfo, stroke_width
 
 FILLER_LETTERS = "etaoinshrdlucmfwypvbgkjqxz"  # neighbouring lines: letters by English frequency
+
+# real handwritten digits by character ("0"-"9"): ink-bright uint8 crops, cut to their ink
+DigitShapes = Mapping[str, Sequence[np.ndarray]]
 
 
 @dataclass
@@ -47,6 +52,7 @@ class RenderStyle:
     glyph_rotate: float = 0.0  # each character turned by up to this many degrees (0: drawn as the font has it)
     glyph_shear: float = 0.0  # ... and sheared by up to this (x per unit y)
     glyph_stretch: float = 0.0  # ... and its width scaled by [1 - s, 1 + s]
+    real_digits: float = 0.0  # share of the lines whose digits a real hand writes (needs a digit source)
     stroke: tuple[float, float] = (0.08, 0.2)  # stroke width
     min_stroke: float = 1.6  # pixels: thinner pens do not survive scanning at these sizes
     fade_prob: float = 0.3
@@ -116,9 +122,35 @@ def _draw_glyph(canvas: Image.Image, char: str, glyph: ImageFont.FreeTypeFont, x
     return glyph.getlength(char) * stretch
 
 
+def _draw_real_digit(canvas: Image.Image, char: str, shape: np.ndarray, glyph: ImageFont.FreeTypeFont,
+                     stroke: float, x: float, y: float, rng: np.random.Generator) -> float:
+    """Draw a real handwritten digit where the font's ``char`` would stand; returns its advance.
+
+    It takes the font digit's height (x0.9-1.15), side bearings and stroke width (``stroke``
+    pixels), so that it sits in the line as a digit of this writer would, and is laid on the
+    canvas as :func:`_draw_glyph` lays tiles.
+    """
+    left, top, right, bottom = glyph.getbbox(char, anchor="ls")
+    height = max(4, round((bottom - top) * float(rng.uniform(0.9, 1.15))))
+    width = max(2, round(height * shape.shape[1] / shape.shape[0] * float(rng.uniform(0.9, 1.1))))
+    alpha = np.pad(np.asarray(Image.fromarray(shape).resize((width, height), Image.Resampling.BILINEAR),
+                              dtype=np.float32) / 255.0, 3)  # room to thicken
+    alpha = _set_stroke(alpha, stroke_width([alpha > 0.5]), stroke)
+    tile = Image.fromarray(np.rint(alpha * 255).astype(np.uint8))
+    box = (round(x + left) - 3, round(y + bottom) - height - 3)  # the padded tile's corner
+    box = box + (box[0] + tile.width, box[1] + tile.height)
+    canvas.paste(ImageChops.lighter(canvas.crop(box), tile), box)
+    return width + glyph.getlength(char) - (right - left)
+
+
 def _draw_text(canvas: Image.Image, text: str, font: FontInfo, size: float, x: float, base: float,
-               rng: np.random.Generator, style: RenderStyle) -> float:
-    """Draw ``text`` with its baseline starting at (x, base); returns the x where it ends."""
+               rng: np.random.Generator, style: RenderStyle, digits: DigitShapes | None = None) -> float:
+    """Draw ``text`` with its baseline starting at (x, base); returns the x where it ends.
+
+    With ``digits``, in a share ``style.real_digits`` of the lines every digit is a real handwritten
+    one, as one writer's would be. The random stream is drawn from only for lines with digits, so
+    lines without any render as before.
+    """
     draw = ImageDraw.Draw(canvas)
     xh = font.x_height * size
     tracking = _u(rng, style.tracking) * size
@@ -127,6 +159,7 @@ def _draw_text(canvas: Image.Image, text: str, font: FontInfo, size: float, x: f
     wave, period = _u(rng, style.wave) * xh, _u(rng, style.wave_length) * xh
     phase = float(rng.uniform(0, 2 * math.pi))
     x0 = x
+    real = digits is not None and any(c in digits for c in text) and rng.random() < style.real_digits
     for char in text:
         if char == " ":
             x += space * float(rng.uniform(0.85, 1.15))
@@ -134,7 +167,11 @@ def _draw_text(canvas: Image.Image, text: str, font: FontInfo, size: float, x: f
         glyph = _font(font.path, max(4, round(size * (1 + rng.uniform(-style.size_jitter, style.size_jitter)))))
         y = base + tilt * (x - x0) + wave * math.sin(2 * math.pi * (x - x0) / period + phase)
         y += float(rng.normal(0, style.bounce)) * xh
-        if _varies_glyphs(style):
+        if real and char in digits:
+            shapes = digits[char]
+            advance = _draw_real_digit(canvas, char, shapes[int(rng.integers(len(shapes)))], glyph,
+                                       font.stroke * glyph.size, x, y, rng)
+        elif _varies_glyphs(style):
             advance = _draw_glyph(canvas, char, glyph, x, y, rng, style)
         else:
             draw.text((x, y), char, font=glyph, fill=255, anchor="ls")
@@ -199,9 +236,15 @@ def _warp(layers: list[np.ndarray], rng: np.random.Generator, style: RenderStyle
     return [ndimage.map_coordinates(layer, [src_y, src_x], order=1, mode="constant", cval=0.0) for layer in layers]
 
 
-def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: RenderStyle | None = None) -> np.ndarray:
-    """``text`` written in ``font`` as a gray uint8 line image (dark ink on light paper)."""
+def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: RenderStyle | None = None,
+                digits: DigitShapes | None = None) -> np.ndarray:
+    """``text`` written in ``font`` as a gray uint8 line image (dark ink on light paper).
+
+    ``digits`` (real handwritten digits by character) is needed when ``style.real_digits`` > 0.
+    """
     s = style or RenderStyle()
+    if s.real_digits > 0 and digits is None:
+        raise ValueError("real_digits needs real digit shapes (digits=...)")
     xh = _u(rng, s.x_height)
     size = xh / font.x_height
     ascent, descent = _font(font.path, max(4, round(size))).getmetrics()
@@ -212,7 +255,7 @@ def render_line(text: str, font: FontInfo, rng: np.random.Generator, style: Rend
     width = int(size * (len(text) + 4) * 1.2 + 8 * xh)
     start = 4 * xh
     main = Image.new("L", (width, height), 0)
-    end = _draw_text(main, text, font, size, start, top, rng, s)
+    end = _draw_text(main, text, font, size, start, top, rng, s, digits if s.real_digits > 0 else None)
     if end > width - 2 * xh:  # the canvas is sized generously; never let a glyph be cut silently
         raise ValueError(f"{font.key}: {text!r} is too wide for its canvas")
     main_ink = np.asarray(main, dtype=np.float32) / 255.0

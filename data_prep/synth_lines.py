@@ -21,6 +21,10 @@ corpus writes the same texts (no test text among them) in new hands.
 the capitals-only fonts: ``--capitals-share`` of the lines are written in capitals in one of those.
 ``--glyph-rotate/-shear/-stretch`` give each character a shape of its own
 (:class:`~data_prep.render_line.RenderStyle`). Both widen the hands a few fonts can imitate.
+``--real-digits`` writes the digits of that share of the lines with real handwritten ones, from
+the MNIST pool of the line's split (:func:`data_prep.compose_mnist.digit_shapes`): digits are the
+only symbols this project has real handwriting of, and in the fonts' lines they meet letters and
+punctuation, which MNIST's own lines never show them beside.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -40,6 +45,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from data_prep.compose_mnist import digit_shapes
 from data_prep.fonts import FontInfo, font_files, survey_fonts
 from data_prep.line_texts import LINE_CHARS, line_texts
 from data_prep.manifest import write_manifest
@@ -53,7 +59,7 @@ SPLITS = ("train", "dev", "test")
 _SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
 # options added after corpora were planned: at their defaults they stay out of the fingerprint,
 # so such a corpus still resumes
-_LATER_FIELDS = ("glyph_rotate", "glyph_shear", "glyph_stretch", "capitals_only", "missing")
+_LATER_FIELDS = ("glyph_rotate", "glyph_shear", "glyph_stretch", "real_digits", "capitals_only", "missing")
 
 
 def _as_planned(item) -> dict:
@@ -158,27 +164,38 @@ def save_png(path: str, image: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _render(args: tuple[Job, FontInfo, str, int, RenderStyle]) -> tuple[Job, str | None]:
+@lru_cache(maxsize=len(SPLITS))
+def _digit_shapes(src: str, split: str) -> dict[str, list[np.ndarray]]:
+    return digit_shapes(Path(src), split)  # once per worker and split
+
+
+def _render(args: tuple[Job, FontInfo, str, int, RenderStyle, str | None]) -> tuple[Job, str | None]:
     """Render one job into ``out``; returns an error line instead of raising."""
-    job, font, out, seed, style = args
+    job, font, out, seed, style, digits_src = args
     target = os.path.join(out, job.relpath)
     if os.path.exists(target):
         return job, None
     try:
-        image = render_line(job.text, font, np.random.default_rng([seed, _SPLIT_CODE[job.split], job.index]), style)
+        digits = _digit_shapes(digits_src, job.split) if style.real_digits > 0 and digits_src else None
+        image = render_line(job.text, font, np.random.default_rng([seed, _SPLIT_CODE[job.split], job.index]), style,
+                            digits)
         save_png(target, image)
     except Exception as error:  # noqa: BLE001 - one bad line must not stop the corpus
         return job, f"{job.relpath} ({job.font}, {job.text!r}): {error}".splitlines()[0]
     return job, None
 
 
-def render_all(line_plan: LinePlan, out: str, workers: int = 2, progress: bool = True) -> tuple[list[str], int]:
-    """Render every missing job; returns (one error line per failed job, lines rendered)."""
+def render_all(line_plan: LinePlan, out: str, workers: int = 2, progress: bool = True,
+               digits_src: str | None = None) -> tuple[list[str], int]:
+    """Render every missing job; returns (one error line per failed job, lines rendered).
+
+    ``digits_src`` (MNIST's ``digits.npz`` or its folder) is needed when the style asks for real digits.
+    """
     for split in {job.split for job in line_plan.jobs}:
         os.makedirs(os.path.join(out, "lines", split), exist_ok=True)
     todo = [job for job in line_plan.jobs if not os.path.exists(os.path.join(out, job.relpath))]
     fonts = line_plan.fonts
-    work = [(job, fonts[job.font], out, line_plan.render_seed, line_plan.style) for job in todo]
+    work = [(job, fonts[job.font], out, line_plan.render_seed, line_plan.style, digits_src) for job in todo]
     errors: list[str] = []
     bar = tqdm(total=len(line_plan.jobs), initial=len(line_plan.jobs) - len(todo), desc="synth-lines",
                unit="line", disable=not progress, file=sys.stderr)
@@ -226,6 +243,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="shear each character by up to this (default: %(default)s)")
     parser.add_argument("--glyph-stretch", type=float, default=0.0,
                         help="scale each character's width by 1 +- this (default: %(default)s)")
+    parser.add_argument("--real-digits", type=float, default=0.0, metavar="P",
+                        help="write the digits of this share of the lines with real handwritten MNIST digits, each "
+                             "split's from its own pool (default: %(default)s)")
+    parser.add_argument("--mnist", type=Path, default=None, metavar="SRC",
+                        help="with --real-digits: digits.npz or its folder (default: $RECOGNIZER_SHARED_DATA/mnist, "
+                             "else <repo>/../shared/data/mnist)")
     parser.add_argument("--seed", type=int, default=0, help="draws the texts, and the rest unless --style-seed")
     parser.add_argument("--style-seed", type=int, default=None,
                         help="draw fonts and renderings from this seed instead: the same texts in new hands")
@@ -233,7 +256,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list-fonts", action="store_true", help="print the usable fonts, why others were dropped, and exit")
 
 
+def _digits_source(args: argparse.Namespace) -> str | None:
+    """The MNIST file that ``--real-digits`` draws from; ValueError (one line) if it cannot be used."""
+    if not 0.0 <= args.real_digits <= 1.0:
+        raise ValueError(f"--real-digits is a share between 0 and 1, not {args.real_digits}")
+    if args.real_digits == 0:
+        return None
+    src = Path(args.mnist or Path(args.shared_data) / "mnist")
+    path = src / "digits.npz" if src.is_dir() else src
+    if not path.is_file():
+        raise ValueError(f"--real-digits needs MNIST digits: {path} not found (--mnist SRC)")
+    return str(path.resolve())
+
+
 def run(args: argparse.Namespace) -> int:
+    """``args.shared_data`` is set by the command line's entry point."""
     survey = survey_fonts(LINE_CHARS, font_files(args.font_dir), partial=args.partial_fonts)
     if args.list_fonts:
         _train, held = split_fonts(survey.kept, tuple(args.holdout))
@@ -249,8 +286,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     counts = {"train": args.count, "dev": args.dev, "test": args.test}
     try:
+        digits_src = _digits_source(args)
         style = RenderStyle(glyph_rotate=args.glyph_rotate, glyph_shear=args.glyph_shear,
-                            glyph_stretch=args.glyph_stretch)
+                            glyph_stretch=args.glyph_stretch, real_digits=args.real_digits)
         line_plan = plan(counts, survey.kept, tuple(args.holdout), args.seed, style=style,
                          capitals_share=args.capitals_share if args.partial_fonts else 0.0,
                          style_seed=args.style_seed)
@@ -271,9 +309,10 @@ def run(args: argparse.Namespace) -> int:
         "holdout_fonts": [f.key for f in line_plan.holdout_fonts],
         "dropped_fonts": {Path(p).name: reason for p, reason in survey.dropped},
         "partial_fonts": {f.key: f.limits for f in survey.kept if f.partial},
-        "capitals_share": line_plan.capitals_share, "style": asdict(line_plan.style)}, indent=1) + "\n")
+        "capitals_share": line_plan.capitals_share, "style": asdict(line_plan.style),
+        "real_digits_from": digits_src}, indent=1) + "\n")
     start = time.perf_counter()
-    errors, rendered = render_all(line_plan, args.out, args.workers)
+    errors, rendered = render_all(line_plan, args.out, args.workers, digits_src=digits_src)
     seconds = time.perf_counter() - start
     for error in errors[:20]:
         print(f"synth-lines: failed {error}", file=sys.stderr)

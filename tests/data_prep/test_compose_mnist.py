@@ -15,6 +15,7 @@ from data_prep.compose_mnist import (
     MnistConfig,
     compose,
     compose_line,
+    digit_shapes,
     make_samples,
     split_pools,
 )
@@ -54,6 +55,16 @@ def test_split_pools_are_disjoint_and_recorded(corpus, digits):
         members = np.flatnonzero(digits.labels == label)
         share = len(pools["test"] & set(members.tolist())) / len(members)
         assert 0.14 < share < 0.16
+
+
+def test_digit_shapes_are_their_splits_pool_by_character(digits):
+    pools = split_pools(digits.labels)
+    for split in SPLITS:
+        shapes = digit_shapes(MNIST, split)
+        assert sum(len(crops) for crops in shapes.values()) == len(pools[split])
+        expected = {str(d): sorted(digits.crops[i].tobytes() for i in pools[split] if digits.labels[i] == d)
+                    for d in range(10)}
+        assert {char: sorted(c.tobytes() for c in crops) for char, crops in shapes.items()} == expected
 
 
 def test_pools_do_not_depend_on_the_seed(corpus, tmp_path):

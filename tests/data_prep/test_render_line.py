@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from data_prep.fonts import inspect_font
+from data_prep.fonts import inspect_font, stroke_width
 from data_prep.line_texts import LINE_CHARS
-from data_prep.render_line import RenderStyle, _draw_glyph, _set_stroke, render_line
+from data_prep.render_line import RenderStyle, _draw_glyph, _draw_real_digit, _set_stroke, render_line
 from tests.data_prep.test_fonts import pillow_font_file
 
 QUIET = RenderStyle(neighbour_prob=0.0, fade_prob=0.0, elastic_prob=0.0, blur_prob=0.0, jpeg_prob=0.0,
@@ -85,6 +85,44 @@ def test_each_character_can_get_a_shape_of_its_own(font):
         assert 0.7 < ink.sum() / plain.sum() < 1.3
         assert np.abs(centre(ink) - centre(plain)).max() < 4
         assert 0.8 * glyph.getlength("k") <= advance <= 1.2 * glyph.getlength("k")
+
+
+def _box_digit(height: int = 20, width: int = 14, stroke: int = 3) -> np.ndarray:
+    """A made-up handwritten digit, ink-bright as MNIST's: an ink frame, like none of the font's glyphs."""
+    shape = np.full((height, width), 255, np.uint8)
+    shape[stroke:-stroke, stroke:-stroke] = 0
+    return shape
+
+
+def test_real_digits_stand_in_for_the_fonts_only_where_asked(font):
+    digits = {"7": [_box_digit()]}
+    real = replace(QUIET, real_digits=1.0)
+    draw = lambda text, style, shapes=None: render_line(text, font, np.random.default_rng(4), style, shapes)
+    np.testing.assert_array_equal(draw("call 7 now", QUIET, digits), draw("call 7 now", QUIET))  # share 0: unused
+    assert not np.array_equal(draw("call 7 now", real, digits), draw("call 7 now", QUIET))
+    # lines without digits draw nothing more from the random stream: they come out as before
+    np.testing.assert_array_equal(draw("no digits here", real, digits), draw("no digits here", QUIET))
+    with pytest.raises(ValueError, match="real digit shapes"):
+        draw("call 7 now", real)
+
+
+def test_a_real_digit_takes_the_fonts_height_place_and_stroke(font):
+    glyph = ImageFont.truetype(font.path, 60)
+    left, top, right, bottom = glyph.getbbox("7", anchor="ls")
+
+    def drawn(stroke: float):
+        canvas = Image.new("L", (200, 200), 0)
+        advance = _draw_real_digit(canvas, "7", _box_digit(stroke=2), glyph, stroke, 40, 150, np.random.default_rng(0))
+        return np.asarray(canvas, dtype=np.float32) / 255, advance
+
+    thin, advance = drawn(3.0)
+    thick, _ = drawn(8.0)
+    rows, cols = np.flatnonzero((thin > 0.5).any(axis=1)), np.flatnonzero((thin > 0.5).any(axis=0))
+    assert abs(rows[-1] + 1 - (150 + bottom)) <= 2  # stands where the font's 7 stands
+    assert 0.85 <= (rows[-1] + 1 - rows[0]) / (bottom - top) <= 1.2
+    assert abs(cols[0] - (40 + left)) <= 2
+    assert advance == pytest.approx(cols[-1] + 1 - cols[0] + glyph.getlength("7") - (right - left), abs=3)
+    assert stroke_width([thin > 0.5]) < 5 and stroke_width([thick > 0.5]) > 7  # the frame's ~4.3 px, matched
 
 
 def test_longer_text_longer_line(font):

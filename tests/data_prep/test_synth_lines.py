@@ -5,6 +5,7 @@ x-height and a stroke width), and texts are made up, so no installed font or tex
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 
@@ -103,7 +104,8 @@ def test_partial_fonts_draw_only_texts_they_can_and_capitals_their_share(fonts):
 
 def test_a_corpus_planned_before_the_later_options_keeps_its_fingerprint(fonts):
     p = _plan(fonts)
-    assert synth_lines._as_planned(p.style) == {k: v for k, v in vars(p.style).items() if not k.startswith("glyph_")}
+    assert synth_lines._as_planned(p.style) == {k: v for k, v in vars(p.style).items()
+                                                if not k.startswith("glyph_") and k != "real_digits"}
     varied = replace(p, style=RenderStyle(glyph_rotate=5.0))
     assert varied.fingerprint() != p.fingerprint()
 
@@ -199,3 +201,35 @@ def test_cli_without_out_or_fonts(cli, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(synth_lines, "survey_fonts", lambda chars, files, partial=False: FontSurvey([], []))
     assert main(["synth-lines", "--out", str(tmp_path)]) == 2
     assert "no usable handwriting font" in capsys.readouterr().err
+
+
+def test_cli_real_digits_come_from_each_splits_pool(cli, monkeypatch, tmp_path, capsys):
+    asked = []
+
+    def shapes(src, split):
+        asked.append((src.name, split))
+        return {str(d): [np.full((20, 12), 255, np.uint8)] for d in range(10)}
+
+    monkeypatch.setattr(synth_lines, "digit_shapes", shapes)
+    synth_lines._digit_shapes.cache_clear()
+    (tmp_path / "mnist").mkdir()
+    np.savez(tmp_path / "mnist" / "digits.npz", images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1))
+    args = ["synth-lines", "--out", str(tmp_path / "lines"), "--count", "4", "--dev", "2", "--test", "2",
+            "--holdout", "ScriptC", "--workers", "1", "--real-digits", "1", "--mnist", str(tmp_path / "mnist")]
+    assert main(args) == 0
+    assert sorted(set(asked)) == [("digits.npz", "dev"), ("digits.npz", "test"), ("digits.npz", "train")]
+    stamp = json.loads((tmp_path / "lines" / "plan.json").read_text())
+    assert stamp["style"]["real_digits"] == 1.0 and stamp["real_digits_from"].endswith("digits.npz")
+    plain = tmp_path / "plain"
+    assert main(args[:2] + [str(plain)] + args[3:-4]) == 0
+    changed = [(tmp_path / "lines" / j).read_bytes() != (plain / j).read_bytes() for j in ("lines/train/000000.png",)]
+    assert changed == [True]  # fake texts all hold digits
+    synth_lines._digit_shapes.cache_clear()
+
+
+@pytest.mark.parametrize("extra, message", [(["--real-digits", "1.5"], "between 0 and 1"),
+                                            (["--real-digits", "0.5", "--mnist", "/nowhere"], "not found")])
+def test_cli_real_digits_errors(cli, tmp_path, capsys, extra, message):
+    assert main(["synth-lines", "--out", str(tmp_path), "--count", "2", "--dev", "1", "--test", "1"] + extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
