@@ -298,7 +298,8 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.out, exist_ok=True)
     stamp = Path(args.out, "plan.json")
     fingerprint = line_plan.fingerprint()
-    if stamp.exists() and json.loads(stamp.read_text()).get("fingerprint") != fingerprint:
+    planned = json.loads(stamp.read_text()) if stamp.exists() else None
+    if planned and (planned.get("fingerprint"), planned.get("real_digits_from")) != (fingerprint, digits_src):
         print(f"synth-lines: {args.out} holds a corpus planned with other arguments, fonts or text; "
               "use a new --out or delete it", file=sys.stderr)
         return 2

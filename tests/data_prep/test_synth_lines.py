@@ -210,8 +210,7 @@ def test_cli_real_digits_come_from_each_splits_pool(cli, monkeypatch, tmp_path, 
         asked.append((src.name, split))
         return {str(d): [np.full((20, 12), 255, np.uint8)] for d in range(10)}
 
-    monkeypatch.setattr(synth_lines, "digit_shapes", shapes)
-    synth_lines._digit_shapes.cache_clear()
+    monkeypatch.setattr(synth_lines, "digit_shapes", shapes)  # the file below need only exist
     (tmp_path / "mnist").mkdir()
     np.savez(tmp_path / "mnist" / "digits.npz", images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1))
     args = ["synth-lines", "--out", str(tmp_path / "lines"), "--count", "4", "--dev", "2", "--test", "2",
@@ -222,9 +221,11 @@ def test_cli_real_digits_come_from_each_splits_pool(cli, monkeypatch, tmp_path, 
     assert stamp["style"]["real_digits"] == 1.0 and stamp["real_digits_from"].endswith("digits.npz")
     plain = tmp_path / "plain"
     assert main(args[:2] + [str(plain)] + args[3:-4]) == 0
-    changed = [(tmp_path / "lines" / j).read_bytes() != (plain / j).read_bytes() for j in ("lines/train/000000.png",)]
-    assert changed == [True]  # fake texts all hold digits
-    synth_lines._digit_shapes.cache_clear()
+    line = "lines/train/000000.png"  # the fake texts all hold digits
+    assert (tmp_path / "lines" / line).read_bytes() != (plain / line).read_bytes()
+    np.savez(tmp_path / "other.npz", images=np.zeros((1, 28, 28), np.uint8), labels=np.zeros(1))
+    assert main(args[:-1] + [str(tmp_path / "other.npz")]) == 2  # the corpus is another MNIST's
+    assert "planned with other arguments" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra, message", [(["--real-digits", "1.5"], "between 0 and 1"),
