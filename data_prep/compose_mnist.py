@@ -65,6 +65,12 @@ class MnistConfig:
     progress: bool = True
 
 
+def digits_file(src: str | os.PathLike) -> Path:
+    """The digits file that ``src`` names: ``digits.npz`` itself, or the folder holding it."""
+    path = Path(src)
+    return path / "digits.npz" if path.is_dir() else path
+
+
 @dataclass
 class Digits:
     """The source digits, cropped to their ink, with their labels."""
@@ -75,9 +81,7 @@ class Digits:
 
     @classmethod
     def load(cls, src: Path) -> "Digits":
-        path = Path(src)
-        if path.is_dir():
-            path = path / "digits.npz"
+        path = digits_file(src)
         if not path.is_file():
             raise FileNotFoundError(f"MNIST digits not found: {path}")
         with np.load(path) as data:

@@ -45,7 +45,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from data_prep.compose_mnist import digit_shapes
+from data_prep.compose_mnist import digit_shapes, digits_file
 from data_prep.fonts import FontInfo, font_files, survey_fonts
 from data_prep.line_texts import LINE_CHARS, line_texts
 from data_prep.manifest import write_manifest
@@ -176,7 +176,7 @@ def _render(args: tuple[Job, FontInfo, str, int, RenderStyle, str | None]) -> tu
     if os.path.exists(target):
         return job, None
     try:
-        digits = _digit_shapes(digits_src, job.split) if style.real_digits > 0 and digits_src else None
+        digits = _digit_shapes(digits_src, job.split) if digits_src else None  # render_line uses them if asked
         image = render_line(job.text, font, np.random.default_rng([seed, _SPLIT_CODE[job.split], job.index]), style,
                             digits)
         save_png(target, image)
@@ -262,8 +262,7 @@ def _digits_source(args: argparse.Namespace) -> str | None:
         raise ValueError(f"--real-digits is a share between 0 and 1, not {args.real_digits}")
     if args.real_digits == 0:
         return None
-    src = Path(args.mnist or Path(args.shared_data) / "mnist")
-    path = src / "digits.npz" if src.is_dir() else src
+    path = digits_file(args.mnist or Path(args.shared_data) / "mnist")
     if not path.is_file():
         raise ValueError(f"--real-digits needs MNIST digits: {path} not found (--mnist SRC)")
     return str(path.resolve())
